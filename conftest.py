@@ -1,0 +1,15 @@
+"""Loads the harness: session fixtures, then the steps of each domain."""
+
+pytest_plugins = [
+    "fixtures.plugin",
+    "steps.common",
+    "steps.requirements_steps",
+    "steps.tls_steps",
+    "steps.env_steps",
+    "steps.compose_steps",
+    "steps.stack_steps",
+    "steps.database_steps",
+    "steps.s3_steps",
+    "steps.mail_steps",
+    "steps.organization_steps",
+]

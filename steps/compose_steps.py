@@ -1,0 +1,89 @@
+"""The docker-compose file: services, images, ports, env files and secrets."""
+
+from __future__ import annotations
+
+from pytest_bdd import parsers, then
+
+from fixtures import bundle as b
+from fixtures.bundle import Bundle
+from fixtures.releases import Release
+
+RELEASE_IMAGE = "the release's server image"
+
+
+def _repository(image: str) -> str:
+    return image.rsplit(":", 1)[0] if ":" in image.split("/")[-1] else image
+
+
+@then("the compose file declares the services:")
+def declares_services(bundle: Bundle, release: Release, datatable: list[list[str]]) -> None:
+    header, *rows = datatable
+    column = {name: index for index, name in enumerate(header)}
+    for row in rows:
+        service = bundle.service(row[column["service"]])
+        wanted = row[column["image"]]
+        if wanted == RELEASE_IMAGE:
+            wanted = release.adapter.server_image
+        found = _repository(service.image)
+        assert found == wanted, f"the guide's {service.name} ({row[column['description']]}) runs {wanted}; found {found!r}"
+    extra = set(bundle.services) - {row[column["service"]] for row in rows}
+    assert not extra, f"the guide's compose file sets up 4 services; it also declares {', '.join(sorted(extra))}"
+
+
+@then("every image is pinned to a version")
+def images_pinned(bundle: Bundle) -> None:
+    loose = [
+        f"{s.name}: {s.image}" for s in bundle.services.values()
+        if ":" not in s.image.split("/")[-1] or s.image.endswith(":latest")
+    ]
+    assert not loose, "each of the guide's images names a version; these do not: " + ", ".join(loose)
+
+
+@then("the compose file publishes these ports on 127.0.0.1 only:")
+def published_loopback(bundle: Bundle, datatable: list[list[str]]) -> None:
+    for service_name, port in datatable[1:]:
+        service = bundle.service(service_name)
+        mapping = service.published(int(port))
+        assert mapping is not None and mapping.host_port, f"the guide publishes port {port} of {service_name}; it is not"
+        assert mapping.loopback_only, (
+            f"the guide publishes port {port} of {service_name} on 127.0.0.1 only; "
+            f"it is published on {mapping.host_ip or 'all interfaces'}"
+        )
+
+
+@then("no port is published on all interfaces")
+def nothing_on_all_interfaces(bundle: Bundle) -> None:
+    exposed = [
+        f"{s.name}:{p.container_port}" for s in bundle.services.values() for p in s.ports
+        if p.host_port is not None and not p.loopback_only
+    ]
+    assert not exposed, "these ports are published on all interfaces: " + ", ".join(exposed)
+
+
+@then(parsers.parse('the parsec-backend service reads the env files "{names}"'))
+def backend_env_files(bundle: Bundle, names: str) -> None:
+    wanted = {n.strip() for n in names.split(",")}
+    found = set(bundle.service(b.SERVER).env_files)
+    missing, unknown = sorted(wanted - found), sorted(found - wanted)
+    assert not missing and not unknown, (
+        f"{b.SERVER} reads the env files the guide creates; "
+        + (f"missing: {', '.join(missing)}. " if missing else "")
+        + (f"files the guide never creates: {', '.join(unknown)}" if unknown else "")
+    )
+
+
+@then("the parsec-backend service gets the secrets of the CA, of its certificate and of its key")
+def backend_secrets(bundle: Bundle) -> None:
+    server = bundle.service(b.SERVER)
+    files = {bundle.secrets.get(name, "").removeprefix("./") for name in server.secrets}
+    wanted = {"custom-ca.crt", "parsec-backend.crt", "parsec-backend.key"}
+    assert wanted <= files, f"{b.SERVER} gets the secrets {', '.join(sorted(wanted))}; it gets {', '.join(sorted(files))}"
+
+
+@then("AWS_CA_BUNDLE of parsec-backend is the custom CA secret")
+def aws_ca_bundle(bundle: Bundle) -> None:
+    value = bundle.service(b.SERVER).environment.get("AWS_CA_BUNDLE", "")
+    secret = value.removeprefix("/run/secrets/")
+    assert bundle.secrets.get(secret, "").removeprefix("./") == "custom-ca.crt", (
+        f"the server trusts the S3 certificate through AWS_CA_BUNDLE=/run/secrets/<the CA secret>; it is {value!r}"
+    )

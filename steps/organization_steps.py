@@ -1,0 +1,165 @@
+"""Create the first organization and add its first user; the server mails an invitation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from pytest_bdd import given, parsers, then, when
+
+from fixtures.clients.mailbox import MailMessage, Mailbox
+from fixtures.deployment import ORGANIZATION, GuideDeployment
+from fixtures.releases.base import ClientCommandError, Device, OrganizationCreated
+from fixtures.stacks.base import Stack
+
+WRONG_TOKEN = "not-the-administration-token"
+LINK = re.compile(r"https://[^\s\"'<>]+")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    organization: str
+    error: ClientCommandError | None
+
+
+@when(
+    parsers.parse('I create the organization "{name}" with the token of "{file}" and SSL_CAFILE set to the custom CA'),
+    target_fixture="created",
+)
+def create_organization(deployment: GuideDeployment, name: str, file: str) -> OrganizationCreated:
+    try:
+        return deployment.create_organization(name)
+    except ClientCommandError as exc:
+        raise AssertionError(f"create_organization {name} failed:\n{exc}\n{exc.output[-1500:]}") from None
+
+
+@then(parsers.parse('the command prints the bootstrap organization url of "{name}"'))
+def bootstrap_url(deployment: GuideDeployment, created: OrganizationCreated, name: str) -> None:
+    url = urlsplit(created.bootstrap_url)
+    server = urlsplit(deployment.server_addr())
+    assert url.scheme == server.scheme and url.netloc == server.netloc, (
+        f"the bootstrap url should point at the server ({server.scheme}://{server.netloc}); "
+        f"it points at {url.scheme}://{url.netloc}"
+    )
+    assert url.path.strip("/") == name, f"the bootstrap url should name {name}; its path is {url.path!r}"
+    assert "bootstrap_organization" in url.query, "the bootstrap url carries no bootstrap_organization action"
+
+
+@when(parsers.parse('I create the organization "{name}" with a wrong administration token'), target_fixture="refusal")
+def create_with_wrong_token(deployment: GuideDeployment, name: str) -> Refusal:
+    try:
+        deployment.create_organization(name, token=WRONG_TOKEN)
+    except ClientCommandError as exc:
+        return Refusal(name, exc)
+    return Refusal(name, None)
+
+
+@then("the server refuses to create the organization")
+def refused(deployment: GuideDeployment, refusal: Refusal) -> None:
+    assert refusal.error is not None, (
+        f"create_organization {refusal.organization} succeeded with a wrong administration token"
+    )
+    reply = deployment.admin(WRONG_TOKEN).create_organization(refusal.organization)
+    assert reply.status in (401, 403), (
+        f"the administration API should refuse a wrong token with 403; it answered {reply.status}"
+    )
+    status = deployment.admin().organization(refusal.organization).status
+    assert status == 404, f"organization {refusal.organization} should not exist; the API answers {status}"
+
+
+@given(parsers.parse('the organization "{name}" is created'), target_fixture="created")
+def organization_created(deployment: GuideDeployment, name: str) -> OrganizationCreated:
+    return deployment.ensure_organization(name)
+
+
+@when("I join the organization with the bootstrap link", target_fixture="device")
+def join(deployment: GuideDeployment, created: OrganizationCreated) -> Device:
+    try:
+        return deployment.bootstrap(created.bootstrap_url)
+    except ClientCommandError as exc:
+        raise AssertionError(f"bootstrapping {created.organization} failed:\n{exc}\n{exc.output[-1500:]}") from None
+
+
+@then("the device file of the first user exists")
+def device_file(device: Device) -> None:
+    assert device.device_file.is_file(), f"the bootstrap should write the owner's device file; {device.device_file} is absent"
+
+
+@then("the administration API says the organization is bootstrapped")
+def is_bootstrapped(deployment: GuideDeployment, created: OrganizationCreated) -> None:
+    reply = deployment.admin().organization(created.organization)
+    assert reply.status == 200, f"GET /administration/organizations/{created.organization} answered {reply.status}"
+    assert deployment.release.adapter.organization_is_bootstrapped(reply.body), (
+        f"the administration API says {created.organization} is not bootstrapped: {reply.body}"
+    )
+
+
+@then("the bootstrap link cannot be used twice")
+def not_twice(deployment: GuideDeployment, created: OrganizationCreated) -> None:
+    ctx = deployment.client()
+    try:
+        deployment.release.adapter.bootstrap_organization(
+            ctx, created.bootstrap_url, human_label="Intruder", human_email="intruder@example.com",
+            device_label="intruder-device", password="intruder-password",
+        )
+    except ClientCommandError:
+        return
+    raise AssertionError("the bootstrap link was accepted a second time: anyone holding it can take the organization")
+
+
+@given("the first user of the organization exists", target_fixture="device")
+def first_user(deployment: GuideDeployment) -> Device:
+    return deployment.ensure_bootstrapped()
+
+
+@when(parsers.parse('the first user invites "{email}" by email'), target_fixture="invitation")
+def invite(deployment: GuideDeployment, stack: Stack, device: Device, email: str) -> MailMessage:
+    mailbox = Mailbox(stack.mail_api_url)
+    with deployment.progress.phase(f"invite {email} by email"):
+        try:
+            deployment.release.adapter.invite_user(deployment.client(), device, email)
+        except ClientCommandError as exc:
+            raise AssertionError(f"the invitation of {email} failed:\n{exc}\n{exc.output[-1500:]}") from None
+    message = mailbox.wait_for(lambda m: email in m.envelope_to, timeout=15, description=f"the invitation to {email}")
+    for link in LINK.findall(message.text + (message.html or "")):
+        for values in parse_qs(urlsplit(link).query).values():
+            for value in values:
+                deployment.secrets.add(value, "invitation token")
+    return message
+
+
+@then(parsers.parse('an invitation arrives from PARSEC_EMAIL_SENDER to "{email}"'))
+def invitation_arrives(deployment: GuideDeployment, invitation: MailMessage, email: str) -> None:
+    sender = deployment.env("parsec-smtp.env")["PARSEC_EMAIL_SENDER"]
+    assert invitation.envelope_from == sender or sender in (invitation.from_header or ""), (
+        f"the invitation should come from PARSEC_EMAIL_SENDER ({sender}); it comes from {invitation.envelope_from}"
+    )
+    assert email in invitation.envelope_to, f"the invitation should go to {email}; it goes to {invitation.envelope_to}"
+    assert ORGANIZATION in (invitation.subject or ""), (
+        f"the invitation's subject should name the organization; it is {invitation.subject!r}"
+    )
+
+
+@then("the invitation links to the server's public address")
+def invitation_link(deployment: GuideDeployment, invitation: MailMessage) -> None:
+    public = urlsplit(deployment.server_addr()).netloc
+    links = [link for link in LINK.findall(invitation.text) if "/redirect/" in link]
+    assert links, "the invitation mail holds no https://…/redirect/… link to join the organization"
+    hosts = {urlsplit(link).netloc for link in links}
+    assert hosts == {public}, (
+        f"the invitation link should point at the server's public address {public}; it points at {', '.join(hosts)}"
+    )
+
+
+@then(parsers.parse('the SMTP server saw the Parsec server log in with the user and password of "{name}"'))
+def smtp_login(deployment: GuideDeployment, invitation: MailMessage, name: str) -> None:
+    env = deployment.env(name)
+    user = env.get("PARSEC_EMAIL_HOST_USER")
+    assert invitation.auth_username == user, (
+        f"the server should log in to SMTP as PARSEC_EMAIL_HOST_USER ({user}); "
+        f"the SMTP server saw {invitation.auth_username or 'no login'}"
+    )
+    assert invitation.password_is(env.get("PARSEC_EMAIL_HOST_PASSWORD", "")), (
+        "the server logged in to SMTP with another password than PARSEC_EMAIL_HOST_PASSWORD"
+    )

@@ -1,0 +1,127 @@
+"""Starting the services and restarting the server: each answers its own protocol."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import requests
+from cryptography import x509
+from pytest_bdd import then, when
+
+from fixtures import bundle as b
+from fixtures.bundle import Bundle
+from fixtures.clients.mailbox import Mailbox
+from fixtures.deployment import GuideDeployment
+from fixtures.stacks.base import Stack
+
+
+def peer_certificate(host: str, port: int, ca_file: Path) -> x509.Certificate:
+    """Handshake with verification against the custom CA; return the presented certificate."""
+    context = ssl.create_default_context(cafile=str(ca_file))
+    try:
+        with socket.create_connection((host, port), timeout=5) as raw, context.wrap_socket(
+            raw, server_hostname=host
+        ) as tls:
+            der = tls.getpeercert(binary_form=True)
+    except ssl.SSLCertVerificationError as exc:
+        raise AssertionError(
+            f"{host}:{port} presents a certificate that does not verify against the custom CA: {exc.verify_message}"
+        ) from None
+    except (ssl.SSLError, OSError) as exc:
+        raise AssertionError(f"no TLS handshake with {host}:{port}: {exc}") from None
+    assert der is not None
+    return x509.load_der_x509_certificate(der)
+
+
+@when("the services are started")
+def start_services(deployment: GuideDeployment) -> None:
+    deployment.ensure_services()
+
+
+@then("parsec-postgres accepts the credentials of the compose file")
+def postgres_accepts(stack: Stack, bundle: Bundle) -> None:
+    env = bundle.service(b.DATABASE).environment
+    endpoint = stack.service(b.DATABASE).endpoint
+    try:
+        with psycopg.connect(
+            host=endpoint.host, port=endpoint.port, user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"],
+            dbname=env.get("POSTGRES_DB") or env["POSTGRES_USER"], connect_timeout=5,
+        ) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError as exc:
+        raise AssertionError(f"{b.DATABASE} refuses the compose file's POSTGRES_USER and POSTGRES_PASSWORD: {exc}") from None
+
+
+@then("parsec-postgres refuses a wrong password")
+def postgres_refuses(stack: Stack, bundle: Bundle) -> None:
+    env = bundle.service(b.DATABASE).environment
+    endpoint = stack.service(b.DATABASE).endpoint
+    try:
+        with psycopg.connect(
+            host=endpoint.host, port=endpoint.port, user=env["POSTGRES_USER"], password="not-" + env["POSTGRES_PASSWORD"],
+            dbname=env.get("POSTGRES_DB") or env["POSTGRES_USER"], connect_timeout=5,
+        ):
+            pass
+    except psycopg.OperationalError as exc:
+        assert "password authentication failed" in str(exc), f"the connection failed, but not on the password: {exc}"
+        return
+    raise AssertionError(f"{b.DATABASE} accepted a wrong password: password authentication is not enforced")
+
+
+@then("parsec-s3 answers HTTPS with a certificate that verifies against the custom CA")
+def s3_https(stack: Stack, deployment: GuideDeployment) -> None:
+    endpoint = stack.service(b.S3).endpoint
+    ca = deployment.path("custom-ca.crt")
+    presented = peer_certificate(endpoint.host, endpoint.port, ca)
+    expected = x509.load_pem_x509_certificate(deployment.path("parsec-s3.crt").read_bytes())
+    assert presented == expected, (
+        f"{b.S3} should present parsec-s3.crt; it presents {presented.subject.rfc4514_string()}"
+    )
+    reply = requests.get(f"https://{endpoint}/", verify=str(ca), timeout=5)
+    assert reply.status_code < 500, f"{b.S3} answers HTTPS with {reply.status_code}"
+
+
+@then("parsec-smtp answers EHLO")
+def smtp_ehlo(stack: Stack) -> None:
+    endpoint = stack.service(b.SMTP).endpoint
+    try:
+        with smtplib.SMTP(endpoint.host, endpoint.port, timeout=5) as smtp:
+            code, _ = smtp.ehlo()
+    except (OSError, smtplib.SMTPException) as exc:
+        raise AssertionError(f"{b.SMTP} does not answer SMTP on {endpoint}: {exc}") from None
+    assert code == 250, f"{b.SMTP} answers EHLO with {code}, not 250"
+
+
+@then("the mail web interface of parsec-smtp answers")
+def mail_api(stack: Stack) -> None:
+    Mailbox(stack.mail_api_url).messages()
+
+
+@when("I restart parsec-backend")
+def restart_backend(deployment: GuideDeployment) -> None:
+    deployment.restart_backend()
+
+
+@then("parsec-backend serves HTTPS on the address it is published on")
+def backend_https(deployment: GuideDeployment) -> None:
+    url = deployment.server_https_url()
+    try:
+        reply = requests.get(url + "/", verify=str(deployment.path("custom-ca.crt")), timeout=5)
+    except requests.RequestException as exc:
+        raise AssertionError(f"{b.SERVER} does not answer HTTPS at {url}: {exc}") from None
+    assert reply.status_code == 200, f"{b.SERVER} answers GET / with {reply.status_code}, not 200"
+
+
+@then("parsec-backend presents the certificate of parsec-backend, issued by the custom CA")
+def backend_certificate(deployment: GuideDeployment) -> None:
+    address = urlsplit(deployment.server_https_url())
+    presented = peer_certificate(address.hostname or "", address.port or 443, deployment.path("custom-ca.crt"))
+    expected = x509.load_pem_x509_certificate(deployment.path("parsec-backend.crt").read_bytes())
+    assert presented == expected, (
+        f"{b.SERVER} should present parsec-backend.crt; it presents {presented.subject.rfc4514_string()}"
+    )
