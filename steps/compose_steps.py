@@ -25,15 +25,20 @@ def declares_services(bundle: Bundle, release: Release, datatable: list[list[str
         if wanted == RELEASE_IMAGE:
             wanted = release.adapter.server_image
         found = _repository(service.image)
-        assert found == wanted, f"the guide's {service.name} ({row[column['description']]}) runs {wanted}; found {found!r}"
+        assert found == wanted, (
+            f"the guide's {service.name} ({row[column['description']]}) runs {wanted}; found {found!r}"
+        )
     extra = set(bundle.services) - {row[column["service"]] for row in rows}
-    assert not extra, f"the guide's compose file sets up 4 services; it also declares {', '.join(sorted(extra))}"
+    assert not extra, (
+        f"the guide's compose file sets up 4 services; it also declares {', '.join(sorted(extra))}"
+    )
 
 
 @then("every image is pinned to a version")
 def images_pinned(bundle: Bundle) -> None:
     loose = [
-        f"{s.name}: {s.image}" for s in bundle.services.values()
+        f"{s.name}: {s.image}"
+        for s in bundle.services.values()
         if ":" not in s.image.split("/")[-1] or s.image.endswith(":latest")
     ]
     assert not loose, "each of the guide's images names a version; these do not: " + ", ".join(loose)
@@ -44,7 +49,9 @@ def published_loopback(bundle: Bundle, datatable: list[list[str]]) -> None:
     for service_name, port in datatable[1:]:
         service = bundle.service(service_name)
         mapping = service.published(int(port))
-        assert mapping is not None and mapping.host_port, f"the guide publishes port {port} of {service_name}; it is not"
+        assert mapping is not None and mapping.host_port, (
+            f"the guide publishes port {port} of {service_name}; it is not"
+        )
         assert mapping.loopback_only, (
             f"the guide publishes port {port} of {service_name} on 127.0.0.1 only; "
             f"it is published on {mapping.host_ip or 'all interfaces'}"
@@ -54,7 +61,9 @@ def published_loopback(bundle: Bundle, datatable: list[list[str]]) -> None:
 @then("no port is published on all interfaces")
 def nothing_on_all_interfaces(bundle: Bundle) -> None:
     exposed = [
-        f"{s.name}:{p.container_port}" for s in bundle.services.values() for p in s.ports
+        f"{s.name}:{p.container_port}"
+        for s in bundle.services.values()
+        for p in s.ports
         if p.host_port is not None and not p.loopback_only
     ]
     assert not exposed, "these ports are published on all interfaces: " + ", ".join(exposed)
@@ -77,7 +86,9 @@ def backend_secrets(bundle: Bundle) -> None:
     server = bundle.service(b.SERVER)
     files = {bundle.secrets.get(name, "").removeprefix("./") for name in server.secrets}
     wanted = {"custom-ca.crt", "parsec-backend.crt", "parsec-backend.key"}
-    assert wanted <= files, f"{b.SERVER} gets the secrets {', '.join(sorted(wanted))}; it gets {', '.join(sorted(files))}"
+    assert wanted <= files, (
+        f"{b.SERVER} gets the secrets {', '.join(sorted(wanted))}; it gets {', '.join(sorted(files))}"
+    )
 
 
 @then("AWS_CA_BUNDLE of parsec-backend is the custom CA secret")

@@ -43,17 +43,25 @@ def connect(deployment: GuideDeployment, stack: Stack, name: str) -> ConnInfo:
     try:
         with psycopg.connect(dsn, connect_timeout=5) as conn:
             info = conn.info
-            return ConnInfo(info.dbname, info.user, info.host, info.port, psycopg.conninfo.conninfo_to_dict(dsn)["user"])
+            return ConnInfo(
+                info.dbname, info.user, info.host, info.port, psycopg.conninfo.conninfo_to_dict(dsn)["user"]
+            )
     except psycopg.OperationalError as exc:
         raise AssertionError(f"the DSN of {name} does not connect to the database: {exc}") from None
 
 
 @then(parsers.parse('I am connected to database "{database}" as the user of the DSN'))
 def connected(conninfo: ConnInfo, database: str) -> None:
-    print(f'You are connected to database "{conninfo.database}" as user "{conninfo.user}" '
-          f'on host "{conninfo.host}" at port "{conninfo.port}".')
-    assert conninfo.database == database, f"the guide's database is {database!r}; connected to {conninfo.database!r}"
-    assert conninfo.user == conninfo.dsn_user, f"connected as {conninfo.user!r}, not as the DSN's {conninfo.dsn_user!r}"
+    print(
+        f'You are connected to database "{conninfo.database}" as user "{conninfo.user}" '
+        f'on host "{conninfo.host}" at port "{conninfo.port}".'
+    )
+    assert conninfo.database == database, (
+        f"the guide's database is {database!r}; connected to {conninfo.database!r}"
+    )
+    assert conninfo.user == conninfo.dsn_user, (
+        f"connected as {conninfo.user!r}, not as the DSN's {conninfo.dsn_user!r}"
+    )
 
 
 def _migrate(deployment: GuideDeployment) -> MigrationRun:
@@ -80,7 +88,9 @@ def migration_succeeds(deployment: GuideDeployment, migration: MigrationRun) -> 
         f"{result.argv_display} should succeed; it exited with code {result.returncode}:\n{result.output[-1500:]}"
     )
     errors = deployment.release.adapter.migration_errors(result.output)
-    assert not errors, f"{result.argv_display} exited 0 but reports failed migrations:\n" + "\n".join(errors[:5])
+    assert not errors, f"{result.argv_display} exited 0 but reports failed migrations:\n" + "\n".join(
+        errors[:5]
+    )
 
 
 @then("every migration the release ships is recorded as applied")

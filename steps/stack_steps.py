@@ -24,9 +24,10 @@ def peer_certificate(host: str, port: int, ca_file: Path) -> x509.Certificate:
     """Handshake with verification against the custom CA; return the presented certificate."""
     context = ssl.create_default_context(cafile=str(ca_file))
     try:
-        with socket.create_connection((host, port), timeout=5) as raw, context.wrap_socket(
-            raw, server_hostname=host
-        ) as tls:
+        with (
+            socket.create_connection((host, port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
             der = tls.getpeercert(binary_form=True)
     except ssl.SSLCertVerificationError as exc:
         raise AssertionError(
@@ -49,12 +50,18 @@ def postgres_accepts(stack: Stack, bundle: Bundle) -> None:
     endpoint = stack.service(b.DATABASE).endpoint
     try:
         with psycopg.connect(
-            host=endpoint.host, port=endpoint.port, user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"],
-            dbname=env.get("POSTGRES_DB") or env["POSTGRES_USER"], connect_timeout=5,
+            host=endpoint.host,
+            port=endpoint.port,
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"],
+            dbname=env.get("POSTGRES_DB") or env["POSTGRES_USER"],
+            connect_timeout=5,
         ) as conn:
             conn.execute("SELECT 1")
     except psycopg.OperationalError as exc:
-        raise AssertionError(f"{b.DATABASE} refuses the compose file's POSTGRES_USER and POSTGRES_PASSWORD: {exc}") from None
+        raise AssertionError(
+            f"{b.DATABASE} refuses the compose file's POSTGRES_USER and POSTGRES_PASSWORD: {exc}"
+        ) from None
 
 
 @then("parsec-postgres refuses a wrong password")
@@ -63,12 +70,18 @@ def postgres_refuses(stack: Stack, bundle: Bundle) -> None:
     endpoint = stack.service(b.DATABASE).endpoint
     try:
         with psycopg.connect(
-            host=endpoint.host, port=endpoint.port, user=env["POSTGRES_USER"], password="not-" + env["POSTGRES_PASSWORD"],
-            dbname=env.get("POSTGRES_DB") or env["POSTGRES_USER"], connect_timeout=5,
+            host=endpoint.host,
+            port=endpoint.port,
+            user=env["POSTGRES_USER"],
+            password="not-" + env["POSTGRES_PASSWORD"],
+            dbname=env.get("POSTGRES_DB") or env["POSTGRES_USER"],
+            connect_timeout=5,
         ):
             pass
     except psycopg.OperationalError as exc:
-        assert "password authentication failed" in str(exc), f"the connection failed, but not on the password: {exc}"
+        assert "password authentication failed" in str(exc), (
+            f"the connection failed, but not on the password: {exc}"
+        )
         return
     raise AssertionError(f"{b.DATABASE} accepted a wrong password: password authentication is not enforced")
 
@@ -120,7 +133,9 @@ def backend_https(deployment: GuideDeployment) -> None:
 @then("parsec-backend presents the certificate of parsec-backend, issued by the custom CA")
 def backend_certificate(deployment: GuideDeployment) -> None:
     address = urlsplit(deployment.server_https_url())
-    presented = peer_certificate(address.hostname or "", address.port or 443, deployment.path("custom-ca.crt"))
+    presented = peer_certificate(
+        address.hostname or "", address.port or 443, deployment.path("custom-ca.crt")
+    )
     expected = x509.load_pem_x509_certificate(deployment.path("parsec-backend.crt").read_bytes())
     assert presented == expected, (
         f"{b.SERVER} should present parsec-backend.crt; it presents {presented.subject.rfc4514_string()}"

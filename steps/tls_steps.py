@@ -27,7 +27,9 @@ def load_cert(path: Path) -> x509.Certificate:
 def load_key(path: Path) -> rsa.RSAPrivateKey:
     assert path.is_file(), f"the guide's setup-tls.sh makes {path.name}; it does not exist"
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    assert isinstance(key, rsa.RSAPrivateKey), f"{path.name} is a {type(key).__name__}, the guide makes RSA keys"
+    assert isinstance(key, rsa.RSAPrivateKey), (
+        f"{path.name} is a {type(key).__name__}, the guide makes RSA keys"
+    )
     return key
 
 
@@ -53,7 +55,9 @@ def ca_is_self_signed(deployment: GuideDeployment) -> None:
     try:
         ca.verify_directly_issued_by(ca)
     except Exception as exc:
-        raise AssertionError(f"the CA certificate's signature does not verify with its own key: {exc}") from None
+        raise AssertionError(
+            f"the CA certificate's signature does not verify with its own key: {exc}"
+        ) from None
     constraints = ca.extensions.get_extension_for_class(x509.BasicConstraints).value
     assert constraints.ca, "the CA certificate must say CA:TRUE in its basic constraints; it says CA:FALSE"
     key = ca.public_key()
@@ -62,7 +66,9 @@ def ca_is_self_signed(deployment: GuideDeployment) -> None:
         f"{getattr(key, 'key_size', '?')} bits"
     )
     private = load_key(deployment.path(f"{CA}.key"))
-    assert private.public_key().public_numbers() == key.public_numbers(), "custom-ca.key does not match custom-ca.crt"
+    assert private.public_key().public_numbers() == key.public_numbers(), (
+        "custom-ca.key does not match custom-ca.crt"
+    )
 
 
 @then(parsers.parse("the certificate of {service} is issued and signed by the custom CA"))
@@ -89,7 +95,9 @@ def names_sans(deployment: GuideDeployment, service: str, dns1: str, dns2: str, 
     try:
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
-        raise AssertionError(f"{service}.crt has no subject alternative names; the guide gives it three") from None
+        raise AssertionError(
+            f"{service}.crt has no subject alternative names; the guide gives it three"
+        ) from None
     dns = set(sans.get_values_for_type(x509.DNSName))
     ips = {str(a) for a in sans.get_values_for_type(x509.IPAddress)}
     expected = f"DNS:{dns1}, DNS:{dns2}, IP:{ip}"
@@ -123,14 +131,17 @@ def group_and_mode(deployment: GuideDeployment, name: str, gid: int, mode: str) 
     host = testinfra.get_host("local://")
     file = host.file(str(deployment.path(name)))
     assert file.exists, f"the guide's setup-tls.sh makes {name}; it does not exist"
-    assert file.gid == gid, f"the guide gives {name} the group {gid} (the server container's); it has {file.gid}"
+    assert file.gid == gid, (
+        f"the guide gives {name} the group {gid} (the server container's); it has {file.gid}"
+    )
     assert file.mode == int(mode, 8), f"the guide gives {name} mode {mode}; it has {file.mode:o}"
 
 
 @then("no certificate, key or mode has changed")
 def nothing_changed(script_run: ScriptRun) -> None:
     changed = sorted(
-        name for name in set(script_run.before) | set(script_run.after)
+        name
+        for name in set(script_run.before) | set(script_run.after)
         if script_run.before.get(name) != script_run.after.get(name)
     )
     assert not changed, f"running setup-tls.sh again should change nothing; it changed {', '.join(changed)}"

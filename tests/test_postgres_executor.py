@@ -66,9 +66,9 @@ def _server_processes(postmaster: int) -> dict[int, str]:
     """The postmaster and its children (each in its own session), with their start times."""
     found = {}
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
-            if int(entry.name) == postmaster or int(fields[1]) == postmaster:
-                found[int(entry.name)] = fields[19]
+        fields = _stat(int(entry.name)) if entry.name.isdigit() else None
+        if fields is not None and postmaster in (int(entry.name), int(fields[1])):
+            found[int(entry.name)] = fields[19]
     return found
 
 

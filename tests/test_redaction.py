@@ -1,0 +1,59 @@
+"""Secrets are replaced in every form they may take."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from urllib.parse import quote
+
+from fixtures.redaction import RedactingFilter, Secrets
+
+TOKEN = "qZ3+/abcdEFGH==xyz"
+
+
+def test_raw_and_encoded_forms() -> None:
+    secrets = Secrets()
+    secrets.add(TOKEN, "administration token")
+    for form in (
+        TOKEN,
+        quote(TOKEN, safe=""),
+        base64.b64encode(TOKEN.encode()).decode(),
+        base64.urlsafe_b64encode(TOKEN.encode()).decode(),
+    ):
+        redacted = secrets.redact(f"before {form} after")
+        assert form not in redacted
+        assert redacted == "before <redacted administration token> after"
+
+
+def test_pem_key_lines() -> None:
+    key = (
+        "-----BEGIN PRIVATE KEY-----\nMIIJQgIBADANBgkqhkiG9w0BAQEFAASC\nCSwwggkoAgEAAoICAQC7\n"
+        "-----END PRIVATE KEY-----\n"
+    )
+    secrets = Secrets()
+    secrets.add(key, "private key")
+    assert "MIIJQgIBADANBgkqhkiG9w0BAQEFAASC" not in secrets.redact("line MIIJQgIBADANBgkqhkiG9w0BAQEFAASC")
+
+
+def test_short_or_empty_values_are_ignored() -> None:
+    secrets = Secrets()
+    secrets.add("", "x")
+    secrets.add(None, "x")
+    secrets.add("abc", "x")
+    assert len(secrets) == 0
+    assert secrets.redact("abc") == "abc"
+
+
+def test_longest_form_first() -> None:
+    secrets = Secrets()
+    secrets.add("secret-password", "a")
+    secrets.add("secret-password-longer", "b")
+    assert secrets.redact("secret-password-longer") == "<redacted b>"
+
+
+def test_logging_filter() -> None:
+    secrets = Secrets()
+    secrets.add(TOKEN, "token")
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "token is %s", (TOKEN,), None)
+    RedactingFilter(secrets).filter(record)
+    assert TOKEN not in record.getMessage()
