@@ -29,9 +29,7 @@ def declares_services(bundle: Bundle, release: Release, datatable: list[list[str
             f"the guide's {service.name} ({row[column['description']]}) runs {wanted}; found {found!r}"
         )
     extra = set(bundle.services) - {row[column["service"]] for row in rows}
-    assert not extra, (
-        f"the guide's compose file sets up 4 services; it also declares {', '.join(sorted(extra))}"
-    )
+    assert not extra, f"the guide's compose file sets up 4 services; it also declares {', '.join(sorted(extra))}"
 
 
 @then("every image is pinned to a version")

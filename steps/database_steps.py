@@ -56,12 +56,8 @@ def connected(conninfo: ConnInfo, database: str) -> None:
         f'You are connected to database "{conninfo.database}" as user "{conninfo.user}" '
         f'on host "{conninfo.host}" at port "{conninfo.port}".'
     )
-    assert conninfo.database == database, (
-        f"the guide's database is {database!r}; connected to {conninfo.database!r}"
-    )
-    assert conninfo.user == conninfo.dsn_user, (
-        f"connected as {conninfo.user!r}, not as the DSN's {conninfo.dsn_user!r}"
-    )
+    assert conninfo.database == database, f"the guide's database is {database!r}; connected to {conninfo.database!r}"
+    assert conninfo.user == conninfo.dsn_user, f"connected as {conninfo.user!r}, not as the DSN's {conninfo.dsn_user!r}"
 
 
 def _migrate(deployment: GuideDeployment) -> MigrationRun:
@@ -88,9 +84,7 @@ def migration_succeeds(deployment: GuideDeployment, migration: MigrationRun) -> 
         f"{result.argv_display} should succeed; it exited with code {result.returncode}:\n{result.output[-1500:]}"
     )
     errors = deployment.release.adapter.migration_errors(result.output)
-    assert not errors, f"{result.argv_display} exited 0 but reports failed migrations:\n" + "\n".join(
-        errors[:5]
-    )
+    assert not errors, f"{result.argv_display} exited 0 but reports failed migrations:\n" + "\n".join(errors[:5])
 
 
 @then("every migration the release ships is recorded as applied")

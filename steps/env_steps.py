@@ -40,9 +40,7 @@ def token_file(deployment: GuideDeployment, name: str) -> None:
     try:
         raw = base64.b64decode(token, validate=True)
     except binascii.Error:
-        raise AssertionError(
-            f"{TOKEN_VARIABLE} should be base64 of random bytes; it does not decode"
-        ) from None
+        raise AssertionError(f"{TOKEN_VARIABLE} should be base64 of random bytes; it does not decode") from None
     assert len(raw) == 63, f"the guide's token is 63 random bytes (openssl rand 63); it holds {len(raw)}"
 
 
@@ -60,13 +58,9 @@ def token_unchanged(script_run: ScriptRun) -> None:
 def db_dsn(deployment: GuideDeployment, bundle: Bundle, name: str) -> None:
     dsn = urlsplit(_get(_env(deployment, name), name, "PARSEC_DB"))
     db = bundle.service(b.DATABASE).environment
-    assert dsn.scheme in ("postgresql", "postgres"), (
-        f"PARSEC_DB is a postgresql:// URL; its scheme is {dsn.scheme}"
-    )
+    assert dsn.scheme in ("postgresql", "postgres"), f"PARSEC_DB is a postgresql:// URL; its scheme is {dsn.scheme}"
     assert dsn.hostname == b.DATABASE, f"PARSEC_DB reaches the service {b.DATABASE}; it names {dsn.hostname}"
-    assert (dsn.port or 5432) == 5432, (
-        f"PostgreSQL listens on 5432 in its container; PARSEC_DB says {dsn.port}"
-    )
+    assert (dsn.port or 5432) == 5432, f"PostgreSQL listens on 5432 in its container; PARSEC_DB says {dsn.port}"
     assert dsn.username == db.get("POSTGRES_USER"), (
         f"PARSEC_DB's user must be the compose file's POSTGRES_USER ({db.get('POSTGRES_USER')}); it is {dsn.username}"
     )
@@ -80,19 +74,13 @@ def db_dsn(deployment: GuideDeployment, bundle: Bundle, name: str) -> None:
 
 
 @then(parsers.parse('"{name}" sets {key1} to "{value1}" and {key2} to "{value2}"'))
-def two_values(
-    deployment: GuideDeployment, name: str, key1: str, value1: str, key2: str, value2: str
-) -> None:
+def two_values(deployment: GuideDeployment, name: str, key1: str, value1: str, key2: str, value2: str) -> None:
     env = _env(deployment, name)
     for key, value in ((key1, value1), (key2, value2)):
         assert env.get(key) == value, f"the guide's {name} sets {key}={value}; found {env.get(key)!r}"
 
 
-@then(
-    parsers.parse(
-        '"{name}" sets PARSEC_EMAIL_HOST and PARSEC_EMAIL_PORT to the SMTP service of the compose file'
-    )
-)
+@then(parsers.parse('"{name}" sets PARSEC_EMAIL_HOST and PARSEC_EMAIL_PORT to the SMTP service of the compose file'))
 def smtp_host(deployment: GuideDeployment, bundle: Bundle, name: str) -> None:
     env = _env(deployment, name)
     host = _get(env, name, "PARSEC_EMAIL_HOST")
@@ -114,19 +102,13 @@ def smtp_identity(deployment: GuideDeployment, name: str) -> None:
     _get(env, name, "PARSEC_EMAIL_LANGUAGE")
 
 
-@then(
-    parsers.parse(
-        '"{name}" sets PARSEC_BLOCKSTORE to the bucket "{bucket}" of the S3 service of the compose file'
-    )
-)
+@then(parsers.parse('"{name}" sets PARSEC_BLOCKSTORE to the bucket "{bucket}" of the S3 service of the compose file'))
 def blockstore(deployment: GuideDeployment, bundle: Bundle, name: str, bucket: str) -> None:
     store = parse_blockstore(_get(_env(deployment, name), name, "PARSEC_BLOCKSTORE"))
     s3 = bundle.service(b.S3).environment
     host = store.endpoint.split("://")[-1].rsplit(":", 1)[0]
     assert host == b.S3, f"PARSEC_BLOCKSTORE's endpoint must be the service {b.S3}; it is {store.endpoint!r}"
-    assert store.bucket == bucket, (
-        f"the guide's bucket is {bucket!r}; PARSEC_BLOCKSTORE names {store.bucket!r}"
-    )
+    assert store.bucket == bucket, f"the guide's bucket is {bucket!r}; PARSEC_BLOCKSTORE names {store.bucket!r}"
     assert store.key == s3.get("MINIO_ROOT_USER"), (
         f"PARSEC_BLOCKSTORE's key must be MINIO_ROOT_USER of the compose file ({s3.get('MINIO_ROOT_USER')}); "
         f"it is {store.key!r}"
@@ -192,6 +174,4 @@ def references_exist(deployment: GuideDeployment, bundle: Bundle) -> None:
         for what, path in bundle.referenced_files()
         if not deployment.path(path.removeprefix("./")).exists()
     ]
-    assert not missing, "the compose file references files the guide's steps never create: " + ", ".join(
-        missing
-    )
+    assert not missing, "the compose file references files the guide's steps never create: " + ", ".join(missing)

@@ -30,9 +30,7 @@ def send_test_mail(deployment: GuideDeployment, stack: Stack, script: str, name:
     body = datetime.now(timezone.utc).isoformat(sep=" ", timespec="microseconds")
     try:
         with smtplib.SMTP(host, int(port), timeout=10) as smtp:
-            smtp.login(
-                f"{env.get('PARSEC_EMAIL_HOST_USER')}@localhost", env.get("PARSEC_EMAIL_HOST_PASSWORD", "")
-            )
+            smtp.login(f"{env.get('PARSEC_EMAIL_HOST_USER')}@localhost", env.get("PARSEC_EMAIL_HOST_PASSWORD", ""))
             smtp.sendmail(env["PARSEC_EMAIL_SENDER"], ["rcpt@test.com"], body)
     except (OSError, ValueError, smtplib.SMTPException) as exc:
         raise AssertionError(
@@ -46,9 +44,7 @@ def send_test_mail(deployment: GuideDeployment, stack: Stack, script: str, name:
 @then(parsers.parse('the mail web interface shows a message from PARSEC_EMAIL_SENDER to "{recipient}"'))
 def mail_shown(stack: Stack, sent_mail: SentMail, recipient: str) -> None:
     message = Mailbox(stack.mail_api_url).wait_for(
-        lambda m: (
-            m.envelope_from == sent_mail.sender and recipient in m.envelope_to and sent_mail.body in m.text
-        ),
+        lambda m: m.envelope_from == sent_mail.sender and recipient in m.envelope_to and sent_mail.body in m.text,
         timeout=10,
         description=f"the test mail from {sent_mail.sender} to {recipient}",
     )

@@ -24,9 +24,7 @@ class Refusal:
 
 
 @when(
-    parsers.parse(
-        'I create the organization "{name}" with the token of "{file}" and SSL_CAFILE set to the custom CA'
-    ),
+    parsers.parse('I create the organization "{name}" with the token of "{file}" and SSL_CAFILE set to the custom CA'),
     target_fixture="created",
 )
 def create_organization(deployment: GuideDeployment, name: str, file: str) -> OrganizationCreated:
@@ -54,7 +52,7 @@ def bootstrap_url(deployment: GuideDeployment, created: OrganizationCreated, nam
 )
 def create_with_wrong_token(deployment: GuideDeployment, name: str) -> Refusal:
     try:
-        deployment.create_organization(name, token=WRONG_TOKEN)
+        deployment.release.adapter.create_organization(deployment.client(), name, WRONG_TOKEN)
     except ClientCommandError as exc:
         return Refusal(name, exc)
     return Refusal(name, None)
@@ -83,9 +81,7 @@ def join(deployment: GuideDeployment, created: OrganizationCreated) -> Device:
     try:
         return deployment.bootstrap(created.bootstrap_url)
     except ClientCommandError as exc:
-        raise AssertionError(
-            f"bootstrapping {created.organization} failed:\n{exc}\n{exc.output[-1500:]}"
-        ) from None
+        raise AssertionError(f"bootstrapping {created.organization} failed:\n{exc}\n{exc.output[-1500:]}") from None
 
 
 @then("the device file of the first user exists")
@@ -98,9 +94,7 @@ def device_file(device: Device) -> None:
 @then("the administration API says the organization is bootstrapped")
 def is_bootstrapped(deployment: GuideDeployment, created: OrganizationCreated) -> None:
     reply = deployment.admin().organization(created.organization)
-    assert reply.status == 200, (
-        f"GET /administration/organizations/{created.organization} answered {reply.status}"
-    )
+    assert reply.status == 200, f"GET /administration/organizations/{created.organization} answered {reply.status}"
     assert deployment.release.adapter.organization_is_bootstrapped(reply.body), (
         f"the administration API says {created.organization} is not bootstrapped: {reply.body}"
     )
@@ -120,9 +114,7 @@ def not_twice(deployment: GuideDeployment, created: OrganizationCreated) -> None
         )
     except ClientCommandError:
         return
-    raise AssertionError(
-        "the bootstrap link was accepted a second time: anyone holding it can take the organization"
-    )
+    raise AssertionError("the bootstrap link was accepted a second time: anyone holding it can take the organization")
 
 
 @given("the first user of the organization exists", target_fixture="device")
@@ -138,9 +130,7 @@ def invite(deployment: GuideDeployment, stack: Stack, device: Device, email: str
             deployment.release.adapter.invite_user(deployment.client(), device, email)
         except ClientCommandError as exc:
             raise AssertionError(f"the invitation of {email} failed:\n{exc}\n{exc.output[-1500:]}") from None
-    message = mailbox.wait_for(
-        lambda m: email in m.envelope_to, timeout=15, description=f"the invitation to {email}"
-    )
+    message = mailbox.wait_for(lambda m: email in m.envelope_to, timeout=15, description=f"the invitation to {email}")
     for link in LINK.findall(message.text + (message.html or "")):
         for values in parse_qs(urlsplit(link).query).values():
             for value in values:
@@ -154,9 +144,7 @@ def invitation_arrives(deployment: GuideDeployment, invitation: MailMessage, ema
     assert invitation.envelope_from == sender or sender in (invitation.from_header or ""), (
         f"the invitation should come from PARSEC_EMAIL_SENDER ({sender}); it comes from {invitation.envelope_from}"
     )
-    assert email in invitation.envelope_to, (
-        f"the invitation should go to {email}; it goes to {invitation.envelope_to}"
-    )
+    assert email in invitation.envelope_to, f"the invitation should go to {email}; it goes to {invitation.envelope_to}"
     assert ORGANIZATION in (invitation.subject or ""), (
         f"the invitation's subject should name the organization; it is {invitation.subject!r}"
     )

@@ -10,11 +10,7 @@ from fixtures.deployment import GuideDeployment
 REFUSED = {"SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "InvalidSignature"}
 
 
-@when(
-    parsers.parse(
-        'I create the bucket "{name}" with object locking using the credentials of the compose file'
-    )
-)
+@when(parsers.parse('I create the bucket "{name}" with object locking using the credentials of the compose file'))
 def create_bucket(deployment: GuideDeployment, name: str) -> None:
     try:
         deployment.create_bucket(name)
@@ -39,9 +35,7 @@ def object_lock(deployment: GuideDeployment, name: str, state: str) -> None:
 @then(parsers.parse('the bucket "{name}" reports versioning "{state}"'))
 def versioning(deployment: GuideDeployment, name: str, state: str) -> None:
     status = deployment.s3_client().get_bucket_versioning(Bucket=name).get("Status")
-    assert status == state, (
-        f"object locking keeps versions: versioning of {name} should be {state}; it is {status!r}"
-    )
+    assert status == state, f"object locking keeps versions: versioning of {name} should be {state}; it is {status!r}"
 
 
 @then("listing the buckets with a wrong secret is refused")
@@ -50,9 +44,7 @@ def wrong_secret(deployment: GuideDeployment) -> None:
         deployment.s3_client(secret="wrong-secret-for-the-check").list_buckets()
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code")
-        assert code in REFUSED, (
-            f"a wrong secret should be refused as unauthenticated; the S3 service said {code}"
-        )
+        assert code in REFUSED, f"a wrong secret should be refused as unauthenticated; the S3 service said {code}"
         return
     raise AssertionError("the S3 service accepted a wrong secret: it does not enforce its credentials")
 

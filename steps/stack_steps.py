@@ -79,9 +79,7 @@ def postgres_refuses(stack: Stack, bundle: Bundle) -> None:
         ):
             pass
     except psycopg.OperationalError as exc:
-        assert "password authentication failed" in str(exc), (
-            f"the connection failed, but not on the password: {exc}"
-        )
+        assert "password authentication failed" in str(exc), f"the connection failed, but not on the password: {exc}"
         return
     raise AssertionError(f"{b.DATABASE} accepted a wrong password: password authentication is not enforced")
 
@@ -133,9 +131,7 @@ def backend_https(deployment: GuideDeployment) -> None:
 @then("parsec-backend presents the certificate of parsec-backend, issued by the custom CA")
 def backend_certificate(deployment: GuideDeployment) -> None:
     address = urlsplit(deployment.server_https_url())
-    presented = peer_certificate(
-        address.hostname or "", address.port or 443, deployment.path("custom-ca.crt")
-    )
+    presented = peer_certificate(address.hostname or "", address.port or 443, deployment.path("custom-ca.crt"))
     expected = x509.load_pem_x509_certificate(deployment.path("parsec-backend.crt").read_bytes())
     assert presented == expected, (
         f"{b.SERVER} should present parsec-backend.crt; it presents {presented.subject.rfc4514_string()}"

@@ -27,9 +27,7 @@ def load_cert(path: Path) -> x509.Certificate:
 def load_key(path: Path) -> rsa.RSAPrivateKey:
     assert path.is_file(), f"the guide's setup-tls.sh makes {path.name}; it does not exist"
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    assert isinstance(key, rsa.RSAPrivateKey), (
-        f"{path.name} is a {type(key).__name__}, the guide makes RSA keys"
-    )
+    assert isinstance(key, rsa.RSAPrivateKey), f"{path.name} is a {type(key).__name__}, the guide makes RSA keys"
     return key
 
 
@@ -55,20 +53,15 @@ def ca_is_self_signed(deployment: GuideDeployment) -> None:
     try:
         ca.verify_directly_issued_by(ca)
     except Exception as exc:
-        raise AssertionError(
-            f"the CA certificate's signature does not verify with its own key: {exc}"
-        ) from None
+        raise AssertionError(f"the CA certificate's signature does not verify with its own key: {exc}") from None
     constraints = ca.extensions.get_extension_for_class(x509.BasicConstraints).value
     assert constraints.ca, "the CA certificate must say CA:TRUE in its basic constraints; it says CA:FALSE"
     key = ca.public_key()
     assert isinstance(key, rsa.RSAPublicKey) and key.key_size == GUIDE_KEY_SIZE, (
-        f"the guide's CA key is RSA {GUIDE_KEY_SIZE}; found {type(key).__name__} "
-        f"{getattr(key, 'key_size', '?')} bits"
+        f"the guide's CA key is RSA {GUIDE_KEY_SIZE}; found {type(key).__name__} {getattr(key, 'key_size', '?')} bits"
     )
     private = load_key(deployment.path(f"{CA}.key"))
-    assert private.public_key().public_numbers() == key.public_numbers(), (
-        "custom-ca.key does not match custom-ca.crt"
-    )
+    assert private.public_key().public_numbers() == key.public_numbers(), "custom-ca.key does not match custom-ca.crt"
 
 
 @then(parsers.parse("the certificate of {service} is issued and signed by the custom CA"))
@@ -95,9 +88,7 @@ def names_sans(deployment: GuideDeployment, service: str, dns1: str, dns2: str, 
     try:
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
-        raise AssertionError(
-            f"{service}.crt has no subject alternative names; the guide gives it three"
-        ) from None
+        raise AssertionError(f"{service}.crt has no subject alternative names; the guide gives it three") from None
     dns = set(sans.get_values_for_type(x509.DNSName))
     ips = {str(a) for a in sans.get_values_for_type(x509.IPAddress)}
     expected = f"DNS:{dns1}, DNS:{dns2}, IP:{ip}"
@@ -131,9 +122,7 @@ def group_and_mode(deployment: GuideDeployment, name: str, gid: int, mode: str) 
     host = testinfra.get_host("local://")
     file = host.file(str(deployment.path(name)))
     assert file.exists, f"the guide's setup-tls.sh makes {name}; it does not exist"
-    assert file.gid == gid, (
-        f"the guide gives {name} the group {gid} (the server container's); it has {file.gid}"
-    )
+    assert file.gid == gid, f"the guide gives {name} the group {gid} (the server container's); it has {file.gid}"
     assert file.mode == int(mode, 8), f"the guide gives {name} mode {mode}; it has {file.mode:o}"
 
 

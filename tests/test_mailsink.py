@@ -99,13 +99,9 @@ def mailbox(sink: MailSinkServer) -> Iterator[Mailbox]:
 
 
 def canned_item() -> dict:
-    data = invitation("[Parsec] Alice invited you to Org").as_bytes(
-        policy=invitation("x").policy.clone(linesep="\r\n")
-    )
+    data = invitation("[Parsec] Alice invited you to Org").as_bytes(policy=invitation("x").policy.clone(linesep="\r\n"))
     auth = AuthRecord.from_credentials(b"SMTP_USER", PASSWORD.encode(), "PLAIN")
-    stored = make_message(
-        mail_from=SENDER, rcpt_tos=[RCPT], data=data + b"\r\n", helo="client.local", auth=auth
-    )
+    stored = make_message(mail_from=SENDER, rcpt_tos=[RCPT], data=data + b"\r\n", helo="client.local", auth=auth)
     return message_json(stored)
 
 
@@ -173,9 +169,7 @@ def test_real_mailhog_item_without_auth_key() -> None:
 
 def test_store_search_and_windows() -> None:
     store = MailStore()
-    for index, (rcpt, header_to) in enumerate(
-        [("a@one.test", "a@one.test"), ("hidden@bcc.test", "b@two.test")]
-    ):
+    for index, (rcpt, header_to) in enumerate([("a@one.test", "a@one.test"), ("hidden@bcc.test", "b@two.test")]):
         head = f"From: Sender <s{index}@from.test>\r\nTo: {header_to}\r\nX-Tag: tag{index}\r\n"
         data = f"{head}\r\nbody {index}\r\n"
         store.add(make_message(mail_from=f"env{index}@from.test", rcpt_tos=[rcpt], data=data.encode()))
@@ -329,12 +323,11 @@ def test_mailbox_reports_an_unreachable_api() -> None:
 # --- lifecycle ----------------------------------------------------------------------------------
 
 
-def test_start_is_quick_and_stop_leaves_no_process(tmp_path: Path, record_property) -> None:
+def test_start_is_quick_and_stop_leaves_no_process(tmp_path: Path) -> None:
     server = MailSinkServer(tmp_path, smtp_port=free_port(), http_port=free_port(), name="smtp-lifecycle")
     started = time.monotonic()
     server.start()
     start_seconds = time.monotonic() - started
-    record_property("mailsink_start_seconds", round(start_seconds, 3))
     print(f"mailsink ready in {start_seconds:.3f} s")
     try:
         assert server.running()
@@ -348,7 +341,6 @@ def test_start_is_quick_and_stop_leaves_no_process(tmp_path: Path, record_proper
         stopping = time.monotonic()
         server.stop()
         stop_seconds = time.monotonic() - stopping
-    record_property("mailsink_stop_seconds", round(stop_seconds, 3))
     assert start_seconds < 5
     assert stop_seconds < 3
     assert not server.running() and server.pid is None
