@@ -68,6 +68,7 @@ def run_features(
     env: dict[str, str] | None = None,
 ) -> FeatureRun:
     reports = tmp_path / "reports"
+    reports.mkdir(parents=True, exist_ok=True)  # pytest-bdd's cucumber.json is not written otherwise
     argv = [sys.executable, "-m", "pytest", str(PROJECT / "features"), "--reports-dir", str(reports), *args]
     if bundle is not None:
         argv += ["--bundle", str(bundle)]
