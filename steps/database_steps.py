@@ -30,11 +30,14 @@ class MigrationRun:
 def applied(deployment: GuideDeployment) -> list[tuple[object, ...]]:
     dsn = deployment.stack.rewrite(deployment.env("parsec-db.env")["PARSEC_DB"])
     query = deployment.release.adapter.applied_migrations_query()
-    with psycopg.connect(dsn, connect_timeout=5) as conn:
-        try:
-            return [tuple(row) for row in conn.execute(query).fetchall()]
-        except psycopg.errors.UndefinedTable:
-            return []
+    try:
+        with psycopg.connect(dsn, connect_timeout=5) as conn:
+            try:
+                return [tuple(row) for row in conn.execute(query).fetchall()]
+            except psycopg.errors.UndefinedTable:
+                return []
+    except psycopg.OperationalError as exc:
+        raise AssertionError(f"the DSN of parsec-db.env does not reach the database: {exc}") from None
 
 
 @when(parsers.parse('I connect with the DSN of "{name}"'), target_fixture="conninfo")

@@ -13,5 +13,6 @@ def stack_provides(stack: Stack, component: str) -> None:
     assert component in found, f"the guide requires {component}; the {stack.name} stack does not list it"
     requirement = found[component]
     assert requirement.provided_by, (
-        f"the guide requires {component}; nothing provides it on the {stack.name} stack. How to fix: {requirement.fix}"
+        f"the guide requires {component}; nothing provides it on the {stack.name} stack: "
+        f"{requirement.problem}. How to fix: {requirement.fix}"
     )

@@ -1,0 +1,635 @@
+"""Self-tests: break a copy of the guide's bundle and see the guide section's own check fail.
+
+A test that cannot fail is a defect. For each of the guide's sections, a child run of the
+features gets a bundle (``--bundle``) with breakages in it, runs only that section's scenarios,
+and must fail in exactly the scenarios the breakages belong to, each saying what is wrong. A
+control runs the same selections on the healthy bundle and must pass.
+
+Breakages of one section share a child run when they do not mask each other: each one fails its
+own scenario. A breakage that would hide another behind an earlier failing step of the same
+scenario gets a child run of its own.
+
+Certificates: the scenarios after section 2 only consume the TLS files, so their child runs get
+a bundle that already holds the files the guide's own ``setup-tls.sh`` made once from the
+healthy bundle ("seeded"). The harness still runs the script, which keeps them (its idempotence
+is section 2's own check); each run is spared ~4 s of RSA 4096 key generation. Sections 1 and 2,
+and the checks that run no certificate step, use the bundle as is ("fresh"); each kind has its
+own control.
+
+The child runs the selected tests need start together when the first of them asks, WORKERS at a
+time (each keeps about one core busy); the whole module takes ~70 s on two cores.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.runner import BUNDLE, FeatureRun, broken_bundle, replace_in, run_features
+
+pytestmark = pytest.mark.selftest
+
+WORKERS = 2  # child runs at a time
+COMPOSE = "parsec-server.docker.yaml"
+BACKEND_ENVIRONMENT = "      AWS_CA_BUNDLE: /run/secrets/mini-ca-crt\n"
+
+# Names of the scenarios as the child's JUnit report gives them.
+COMPONENT = "test_component_is_present_for_the_chosen_stack[{}]"
+TLS_CA = "test_the_script_generates_the_ca_key__selfsigned_certificate"
+TLS_SERVICE = "test_the_script_generates_the_key_the_csr_and_the_certificate_of_service[{}]"
+TLS_GROUP = "test_the_key_of_parsecbackend_is_readable_by_the_group_1234"
+TLS_AGAIN = "test_running_the_script_again_changes_nothing"
+ENV_TOKEN = "test_the_administration_token"
+ENV_DB = "test_database_configuration"
+ENV_SMTP = "test_smtp_configuration"
+ENV_S3 = "test_s3_service_configuration"
+ENV_PARSEC = "test_parsec_server_configuration"
+ENV_REFERENCED = "test_every_file_the_compose_file_references_exists_after_the_guides_steps"
+COMPOSE_SERVICES = "test_it_will_setup_4_services"
+COMPOSE_LOOPBACK = "test_the_console_the_mail_web_ui_and_the_server_are_published_on_127001_only"
+COMPOSE_BACKEND = "test_the_parsecbackend_service_gets_the_env_files_and_the_secrets"
+SERVICES_UP = "test_the_services_are_up_and_answer"
+DB_ACCESSIBLE = "test_check_that_the_database_is_accessible"
+DB_MIGRATIONS = "test_to_bootstrap_the_database_we_just_need_to_apply_the_migrations"
+S3_CREATE = "test_create_a_new_bucket_named_parsec_with_object_locking"
+S3_WRONG_SECRET = "test_the_s3_service_refuses_a_wrong_secret"
+S3_RESTART = "test_restart_the_parsecbackend"
+SMTP_PING = "test_the_test_mail_of_pingmailhogsh_reaches_the_mailbox"
+ORG_CREATE = "test_create_the_first_organization"
+ORG_WRONG_TOKEN = "test_a_wrong_administration_token_is_refused"
+USER_JOIN = "test_join_the_organization_with_the_bootstrap_link"
+USER_INVITATION = "test_the_server_sends_the_invitation_mail"
+
+
+Edit = Callable[[Path], None]
+
+
+def replace(name: str, old: str, new: str) -> Edit:
+    """An edit of the bundle: ``old`` becomes ``new`` in its file ``name`` (``old`` must be there)."""
+    return lambda bundle: replace_in(bundle / name, old, new)
+
+
+def backend_environment(key: str, value: str) -> Edit:
+    """Set ``key`` in the ``environment:`` of parsec-backend, which overrides its env files."""
+    return replace(COMPOSE, BACKEND_ENVIRONMENT, f"{BACKEND_ENVIRONMENT}      {key}: {value}\n")
+
+
+@dataclass(frozen=True)
+class Breakage:
+    """One thing broken, and what each scenario it breaks says about it."""
+
+    id: str
+    edits: tuple[Edit, ...] = ()
+    # scenario -> telling part(s) of its failure message
+    fails: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
+    hidden_programs: tuple[str, ...] = ()  # left out of the child's PATH
+    args: tuple[str, ...] = ()  # given to the child
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """One child run of the features: a broken bundle and the scenarios of one guide section."""
+
+    id: str
+    sections: tuple[str, ...]  # feature tags, given to -m
+    breakages: tuple[Breakage, ...]
+    passes: tuple[str, ...] = ()  # selected scenarios the breakages leave alone
+    keyword: str | None = None  # narrows the selection (-k)
+    seeded: bool = True  # the bundle holds certificates made beforehand (see the module's doc)
+
+    @property
+    def fails(self) -> set[str]:
+        return {scenario for breakage in self.breakages for scenario in breakage.fails}
+
+    def selection(self) -> list[str]:
+        return ["-m", " or ".join(self.sections), *(["-k", self.keyword] if self.keyword else [])]
+
+
+RUNS = (
+    ChildRun(
+        "requirements",
+        ("requirements",),
+        (
+            Breakage(
+                "no-openssl",
+                hidden_programs=("openssl",),
+                fails={
+                    COMPONENT.format(
+                        "A TLS/SSL server certificate"
+                    ): "openssl is not on PATH. How to fix: apt-get install openssl"
+                },
+            ),
+            Breakage(
+                "no-bash",
+                hidden_programs=("bash",),
+                fails={
+                    COMPONENT.format(
+                        "The guide's shell scripts"
+                    ): "bash is not on PATH. How to fix: apt-get install bash"
+                },
+            ),
+            Breakage(
+                "parsec-python-not-a-python",
+                args=("--parsec-python", "/bin/false"),
+                fails={COMPONENT.format("Parsec server and client"): "/bin/false is not a working CPython interpreter"},
+            ),
+        ),
+        passes=tuple(COMPONENT.format(c) for c in ("A PostgreSQL database", "An S3 object storage", "An SMTP server")),
+        seeded=False,
+    ),
+    ChildRun(
+        "tls",
+        ("tls_certificates",),
+        (
+            Breakage(
+                "ca-rsa-2048",
+                (replace("setup-tls.sh", "-nodes -days 10 -newkey rsa:4096", "-nodes -days 10 -newkey rsa:2048"),),
+                {TLS_CA: "the guide's CA key is RSA 4096; found RSAPublicKey 2048 bits"},
+            ),
+            Breakage(
+                "backend-key-rsa-2048",
+                (
+                    replace(
+                        "setup-tls.sh",
+                        "-noenc -newkey rsa:4096",
+                        '-noenc -newkey "rsa:$([ "$name" = parsec-backend ] && echo 2048 || echo 4096)"',
+                    ),
+                ),
+                {TLS_SERVICE.format("parsec-backend"): "parsec-backend.crt has a 2048-bit key"},
+            ),
+            Breakage(
+                "s3-san-without-ip",
+                (
+                    replace(
+                        "setup-tls.sh",
+                        '"DNS:$service,DNS:localhost,IP:127.0.0.1"',
+                        '"DNS:$service,DNS:localhost$([ "$service" = parsec-s3 ] || echo ,IP:127.0.0.1)"',
+                    ),
+                ),
+                {
+                    TLS_SERVICE.format("parsec-s3"): (
+                        "names DNS:parsec-s3, DNS:localhost, IP:127.0.0.1; it names DNS:localhost, DNS:parsec-s3"
+                    )
+                },
+            ),
+            Breakage(
+                "no-chgrp",
+                (replace("setup-tls.sh", "chgrp 1234 parsec-backend.key", ":"),),
+                {TLS_GROUP: "the group 1234 (the server container's); it has 0"},
+            ),
+            Breakage(
+                "ca-made-again",
+                (replace("setup-tls.sh", "if [ ! -f custom-ca.key ]; then", "if true; then"),),
+                {TLS_AGAIN: "should change nothing; it changed custom-ca.crt, custom-ca.key"},
+            ),
+        ),
+        seeded=False,
+    ),
+    ChildRun(
+        "env-files",
+        ("env_files",),
+        (
+            Breakage(
+                "token-in-ENV_FILE",  # the upstream 2.16 defect
+                (replace("gen-admin-token.sh", '> "$ENV_FILE")', "> ENV_FILE)"),),
+                {
+                    ENV_TOKEN: "it wrote a file named ENV_FILE instead",
+                    ENV_REFERENCED: "never create: parsec-admin-token.env (parsec-backend env_file)",
+                },
+            ),
+            Breakage(
+                "db-password-differs",
+                (replace("parsec-db.env", "DB_USER:DB_PASS@", "DB_USER:DB_PASSWORD@"),),
+                {ENV_DB: "PARSEC_DB's password must be the compose file's POSTGRES_PASSWORD; it differs"},
+            ),
+            Breakage(
+                "smtp-sender-not-an-address",
+                (replace("parsec-smtp.env", "PARSEC_EMAIL_SENDER=parsec@test.xyz", "PARSEC_EMAIL_SENDER=parsec"),),
+                {ENV_SMTP: "PARSEC_EMAIL_SENDER must be an email address; it is 'parsec'"},
+            ),
+            Breakage(
+                "s3-port-not-escaped",
+                (replace("parsec-s3.env", "parsec-s3\\:9000", "parsec-s3:9000"),),
+                {ENV_S3: "escape the colon before the port as '\\:'"},
+            ),
+            Breakage(
+                "spontaneous-bootstrap",
+                (
+                    replace(
+                        "parsec.env",
+                        "PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP=false",
+                        "PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP=true",
+                    ),
+                ),
+                {ENV_PARSEC: "PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP=false, so that only the administrator"},
+            ),
+        ),
+    ),
+    ChildRun(
+        "env-files-token-again",  # behind the ENV_FILE breakage in the same scenario
+        ("env_files",),
+        (
+            Breakage(
+                "new-token-each-run",
+                (replace("gen-admin-token.sh", 'if [ ! -f "$ENV_FILE" ]; then', "if true; then"),),
+                {ENV_TOKEN: "a second run of gen-admin-token.sh must keep the token; parsec-admin-token.env changed"},
+            ),
+        ),
+        keyword=ENV_TOKEN,
+        seeded=False,
+    ),
+    ChildRun(
+        "compose-file",
+        ("compose_file", "env_files"),
+        (
+            Breakage(
+                "console-on-all-interfaces",
+                (replace(COMPOSE, "- 127.0.0.1:9090:9090", '- "9090:9090"'),),
+                {COMPOSE_LOOPBACK: "publishes port 9090 of parsec-s3 on 127.0.0.1 only; it is published on all"},
+            ),
+            Breakage(
+                "upstream-env-file-names",
+                (
+                    replace(COMPOSE, "      - parsec-s3.env\n", "      - parsec-blockstore.env\n"),
+                    replace(COMPOSE, "      - parsec-smtp.env\n", "      - parsec-email.env\n"),
+                ),
+                {
+                    COMPOSE_BACKEND: "files the guide never creates: parsec-blockstore.env, parsec-email.env",
+                    ENV_REFERENCED: "parsec-blockstore.env (parsec-backend env_file), parsec-email.env",
+                },
+            ),
+            Breakage(
+                "image-not-pinned",
+                (replace(COMPOSE, "quay.io/minio/minio:RELEASE.2023-09-20T22-49-55Z", "quay.io/minio/minio"),),
+                {COMPOSE_SERVICES: "names a version; these do not: parsec-s3: quay.io/minio/minio"},
+            ),
+        ),
+        keyword="compose_file or every_file",
+    ),
+    ChildRun(
+        "compose-file-later-steps",  # behind the breakages above in the same scenarios
+        ("compose_file",),
+        (
+            Breakage(
+                "postgres-on-all-interfaces",
+                (
+                    replace(
+                        COMPOSE,
+                        "      - parsec-db-data:/var/lib/postgresql/data\n",
+                        '      - parsec-db-data:/var/lib/postgresql/data\n    ports:\n      - "5432:5432"\n',
+                    ),
+                ),
+                {COMPOSE_LOOPBACK: "these ports are published on all interfaces: parsec-postgres:5432"},
+            ),
+            Breakage(
+                "aws-ca-bundle-not-the-ca",
+                (
+                    replace(
+                        COMPOSE, "AWS_CA_BUNDLE: /run/secrets/mini-ca-crt", "AWS_CA_BUNDLE: /run/secrets/parsec-pem-crt"
+                    ),
+                ),
+                {COMPOSE_BACKEND: "AWS_CA_BUNDLE=/run/secrets/<the CA secret>; it is '/run/secrets/parsec-pem-crt'"},
+            ),
+            Breakage(
+                "another-mail-server",
+                (replace(COMPOSE, "image: mailhog/mailhog:v1.0.1", "image: axllent/mailpit:v1.20"),),
+                {COMPOSE_SERVICES: "parsec-smtp (A mock SMTP server) runs mailhog/mailhog; found 'axllent/mailpit'"},
+            ),
+        ),
+        seeded=False,
+    ),
+    ChildRun(
+        "starting-services",
+        ("starting_services",),
+        (
+            Breakage(
+                "s3-serves-the-backend-certificate",
+                (
+                    replace(
+                        COMPOSE,
+                        "./parsec-s3.key:/opts/certs/private.key",
+                        "./parsec-backend.key:/opts/certs/private.key",
+                    ),
+                    replace(
+                        COMPOSE, "./parsec-s3.crt:/opts/certs/public.crt", "./parsec-backend.crt:/opts/certs/public.crt"
+                    ),
+                ),
+                {SERVICES_UP: "parsec-s3 should present parsec-s3.crt; it presents CN=parsec-backend"},
+            ),
+        ),
+    ),
+    ChildRun(
+        "database-wrong-password",
+        ("database_migration",),
+        (
+            Breakage(
+                "dsn-wrong-password",
+                (replace("parsec-db.env", "DB_USER:DB_PASS@", "DB_USER:NOT_DB_PASS@"),),
+                {
+                    DB_ACCESSIBLE: (
+                        "the DSN of parsec-db.env does not connect to the database",
+                        'password authentication failed for user "DB_USER"',
+                    ),
+                    DB_MIGRATIONS: 'password authentication failed for user "DB_USER"',
+                },
+            ),
+        ),
+    ),
+    ChildRun(
+        "database-read-only",
+        ("database_migration",),
+        (
+            Breakage(
+                "dsn-read-only-sessions",
+                (
+                    replace(
+                        "parsec-db.env",
+                        "5432/parsec\n",
+                        "5432/parsec?options=-c%20default_transaction_read_only%3Don\n",
+                    ),
+                ),
+                {
+                    DB_MIGRATIONS: (
+                        "exited 0 but reports failed migrations",
+                        "0001_initial.sql ✘: cannot execute CREATE TABLE in a read-only transaction",
+                    )
+                },
+            ),
+        ),
+        passes=(DB_ACCESSIBLE,),
+    ),
+    ChildRun(
+        "s3-bucket",
+        ("s3_bucket",),
+        (
+            Breakage(
+                "server-configured-with-another-bucket",
+                (replace("parsec-s3.env", ":region1:parsec:", ":region1:other:"),),
+                {
+                    S3_RESTART: (
+                        "parsec-backend exited with code 1 before it was ready",
+                        "HeadBucket operation: Not Found",
+                    )
+                },
+            ),
+        ),
+        passes=(S3_CREATE, S3_WRONG_SECRET),
+    ),
+    ChildRun(
+        "smtp",
+        ("smtp",),
+        (
+            Breakage(
+                "smtp-port-not-served",
+                (replace("parsec-smtp.env", "PARSEC_EMAIL_PORT=1025", "PARSEC_EMAIL_PORT=1026"),),
+                {SMTP_PING: "(parsec-smtp:1026); that failed: [Errno 111] Connection refused"},
+            ),
+        ),
+    ),
+    ChildRun(
+        "create-organization",
+        ("create_organization",),
+        (
+            Breakage(
+                "server-token-typed-in-compose-file",
+                (backend_environment("PARSEC_ADMINISTRATION_TOKEN", "a-token-typed-into-the-compose-file"),),
+                {
+                    ORG_CREATE: "the server refused the administration token",
+                    # Fails too: it checks that "Intruder" does not exist with the token of
+                    # parsec-admin-token.env, which the server refuses as well (the check's
+                    # message, "should not exist", does not say so).
+                    ORG_WRONG_TOKEN: "administration API answers 403, not 404",
+                },
+            ),
+        ),
+    ),
+    ChildRun(
+        "create-organization-no-token",  # the server does not start: the Background fails
+        ("create_organization",),
+        (
+            Breakage(
+                "token-env-file-not-read",
+                (replace(COMPOSE, "      - parsec-admin-token.env\n", ""),),
+                {
+                    ORG_CREATE: (
+                        "parsec-backend exited with code 2 before it was ready",
+                        "Error: Missing option '--administration-token'.",
+                    )
+                },
+            ),
+        ),
+        keyword=ORG_CREATE,
+    ),
+    ChildRun(
+        "first-user-address",
+        ("first_user",),
+        (
+            Breakage(
+                "server-address-typed-in-compose-file",
+                (backend_environment("PARSEC_BACKEND_ADDR", "parsec://parsec.example.com:6777"),),
+                {USER_INVITATION: "should point at the server's public address 127.0.0.1:"},
+            ),
+        ),
+        passes=(USER_JOIN,),
+    ),
+    ChildRun(
+        "first-user-smtp-login",  # behind the address breakage in the same scenario
+        ("first_user",),
+        (
+            Breakage(
+                "smtp-user-typed-in-compose-file",
+                (backend_environment("PARSEC_EMAIL_HOST_USER", "someone-else"),),
+                {
+                    USER_INVITATION: (
+                        "should log in to SMTP as PARSEC_EMAIL_HOST_USER (SMTP_USER); the SMTP server saw someone-else"
+                    )
+                },
+            ),
+        ),
+        passes=(USER_JOIN,),
+    ),
+)
+
+RUNS_BY_ID = {run.id: run for run in RUNS}
+HEALTHY = {False: "healthy-fresh", True: "healthy-seeded"}  # the controls, by seeded
+
+
+# -- running the children --------------------------------------------------------------------
+
+
+def path_without(programs: Iterable[str], directory: Path) -> str:
+    """A PATH that finds every program of this one but ``programs`` (as symbolic links)."""
+    hidden = set(programs)
+    directory.mkdir(parents=True, exist_ok=True)
+    for entry in os.environ.get("PATH", "").split(os.pathsep):
+        folder = Path(entry)
+        if not folder.is_dir():
+            continue
+        for program in folder.iterdir():
+            link = directory / program.name
+            if program.name not in hidden and not link.exists() and not link.is_symlink():
+                link.symlink_to(program)
+    return str(directory)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to make one child run."""
+
+    edits: tuple[Edit, ...]
+    args: tuple[str, ...]
+    seeded: bool
+    hidden_programs: tuple[str, ...] = ()
+
+
+def plan(key: str) -> Plan:
+    """The plan of a ChildRun by its id, or of a control (``healthy-fresh``, ``healthy-seeded``)."""
+    if key in HEALTHY.values():
+        seeded = key == HEALTHY[True]
+        sections = sorted({s for run in RUNS if run.seeded == seeded for s in run.sections})
+        return Plan((), ("-m", " or ".join(sections)), seeded)
+    run = RUNS_BY_ID[key]
+    return Plan(
+        edits=tuple(e for b in run.breakages for e in b.edits),
+        args=(*run.selection(), *(a for b in run.breakages for a in b.args)),
+        seeded=run.seeded,
+        hidden_programs=tuple(p for b in run.breakages for p in b.hidden_programs),
+    )
+
+
+class Children:
+    """The child runs, WORKERS at a time, each started once and kept for the module's tests."""
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        self._factory = factory
+        self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="selftest")
+        self._runs: dict[str, Future[FeatureRun]] = {}
+        self._certificates: list[Path] | None = None
+
+    def start(self, keys: Iterable[str]) -> None:
+        """Queue ``keys``: fresh ones first, as the seeded ones wait for the certificates; controls first."""
+        for key in sorted(keys, key=lambda k: (plan(k).seeded, k not in HEALTHY.values())):
+            self._submit(key)
+
+    def result(self, key: str) -> FeatureRun:
+        return self._submit(key).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _submit(self, key: str) -> Future[FeatureRun]:
+        if key not in self._runs:
+            how = plan(key)
+            tmp = self._factory.mktemp(key)
+            certificates = self._made_certificates() if how.seeded else []
+
+            def edit(bundle: Path) -> None:
+                for path in certificates:
+                    shutil.copy2(path, bundle / path.name)
+                for change in how.edits:
+                    change(bundle)
+
+            bundle = broken_bundle(tmp, edit)
+            env = {"PATH": path_without(how.hidden_programs, tmp / "path")} if how.hidden_programs else {}
+            self._runs[key] = self._pool.submit(run_features, tmp, *how.args, bundle=bundle, env=env)
+        return self._runs[key]
+
+    def _made_certificates(self) -> list[Path]:
+        """The files setup-tls.sh makes, made once from the healthy bundle."""
+        if self._certificates is None:
+            work = self._factory.mktemp("certificates") / "bundle"
+            shutil.copytree(BUNDLE, work)
+            before = {p.name for p in work.iterdir()}
+            result = subprocess.run(
+                ["bash", "setup-tls.sh"], cwd=work, capture_output=True, text=True, timeout=300, check=False
+            )
+            assert result.returncode == 0, f"self-test setup: setup-tls.sh failed:\n{result.stdout}{result.stderr}"
+            self._certificates = sorted(p for p in work.iterdir() if p.name not in before)
+        return self._certificates
+
+
+@pytest.fixture(scope="module")
+def children(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Children]:
+    """Starts every child run the selected tests of this module need, WORKERS at a time."""
+    keys: dict[str, None] = {}
+    for item in request.session.items:
+        callspec = getattr(item, "callspec", None)
+        if getattr(item, "module", None) is request.module and callspec is not None:
+            if "run_id" in callspec.params:
+                keys[callspec.params["run_id"]] = None
+            elif "seeded" in callspec.params:
+                keys[HEALTHY[callspec.params["seeded"]]] = None
+    runs = Children(tmp_path_factory)
+    try:
+        runs.start(keys)
+        yield runs
+    finally:
+        runs.close()
+
+
+def failure_of(run: FeatureRun, scenario: str) -> str:
+    """What the child's report says about the failure of ``scenario``."""
+    for case in ET.parse(run.reports_dir / "junit.xml").iter("testcase"):
+        if case.get("name") == scenario:
+            return "\n".join(
+                f"{element.get('message', '')}\n{element.text or ''}"
+                for element in (case.find("failure"), case.find("error"))
+                if element is not None
+            )
+    raise AssertionError(f"the child run has no scenario {scenario}; it ran {', '.join(run.outcomes())}")
+
+
+def _show(run: FeatureRun) -> str:
+    return "\n--- child output (tail) ---\n" + run.output[-6000:]
+
+
+# -- the self-tests --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("run_id", "breakage"),
+    [pytest.param(run.id, breakage, id=f"{run.id}-{breakage.id}") for run in RUNS for breakage in run.breakages],
+)
+def test_breakage_fails_its_scenario_saying_why(children: Children, run_id: str, breakage: Breakage) -> None:
+    """The scenario the breakage belongs to fails, and its failure names the problem."""
+    run = children.result(run_id)
+    assert run.returncode != 0, f"the features passed with the breakage {breakage.id}" + _show(run)
+    for scenario, message in breakage.fails.items():
+        assert scenario in run.failed(), f"{scenario} did not fail with the breakage {breakage.id}" + _show(run)
+        failure = failure_of(run, scenario)
+        for says in (message,) if isinstance(message, str) else message:
+            assert says in failure, f"{scenario} failed, but without saying {says!r}:\n{failure[-3000:]}"
+            assert says in run.output, f"{says!r} is in the report, not in the output" + _show(run)
+
+
+@pytest.mark.parametrize("run_id", [run.id for run in RUNS])
+def test_only_the_broken_scenarios_fail(children: Children, run_id: str) -> None:
+    """The selection is what the self-test means, and no other scenario fails."""
+    spec = RUNS_BY_ID[run_id]
+    run = children.result(run_id)
+    outcomes = run.outcomes()
+    expected = {scenario: "failed" for scenario in spec.fails} | {scenario: "passed" for scenario in spec.passes}
+    assert outcomes == expected, (
+        f"with the breakages {', '.join(b.id for b in spec.breakages)}, the scenarios should end {expected}; "
+        f"they end {outcomes}" + _show(run)
+    )
+
+
+@pytest.mark.parametrize("seeded", [False, True], ids=["fresh", "seeded"])
+def test_the_healthy_bundle_passes_the_same_selections(children: Children, seeded: bool) -> None:
+    """The control: without the breakages, every scenario the self-tests select passes."""
+    run = children.result(HEALTHY[seeded])
+    outcomes = run.outcomes()
+    selected = {s for spec in RUNS if spec.seeded == seeded for s in (*spec.fails, *spec.passes)}
+    assert run.returncode == 0 and set(outcomes.values()) == {"passed"}, (
+        f"the healthy bundle should pass; failed: {', '.join(run.failed())}" + _show(run)
+    )
+    assert selected <= set(outcomes), f"the control did not run {', '.join(sorted(selected - set(outcomes)))}"
