@@ -44,20 +44,26 @@ def start_services(deployment: GuideDeployment) -> None:
     deployment.ensure_services()
 
 
-@then("parsec-postgres accepts the credentials of the compose file")
-def postgres_accepts(stack: Stack, bundle: Bundle) -> None:
+def connect_as_compose_user(stack: Stack, bundle: Bundle, *, wrong_password: bool = False) -> None:
+    """Connect to parsec-postgres as the compose file's POSTGRES_USER (optionally with a wrong password)."""
     env = bundle.service(b.DATABASE).environment
     endpoint = stack.service(b.DATABASE).endpoint
+    password = env["POSTGRES_PASSWORD"]
+    with psycopg.connect(
+        host=endpoint.host,
+        port=endpoint.port,
+        user=env["POSTGRES_USER"],
+        password="not-" + password if wrong_password else password,
+        dbname=env.get("POSTGRES_DB") or env["POSTGRES_USER"],
+        connect_timeout=5,
+    ) as conn:
+        conn.execute("SELECT 1")
+
+
+@then("parsec-postgres accepts the credentials of the compose file")
+def postgres_accepts(stack: Stack, bundle: Bundle) -> None:
     try:
-        with psycopg.connect(
-            host=endpoint.host,
-            port=endpoint.port,
-            user=env["POSTGRES_USER"],
-            password=env["POSTGRES_PASSWORD"],
-            dbname=env.get("POSTGRES_DB") or env["POSTGRES_USER"],
-            connect_timeout=5,
-        ) as conn:
-            conn.execute("SELECT 1")
+        connect_as_compose_user(stack, bundle)
     except psycopg.OperationalError as exc:
         raise AssertionError(
             f"{b.DATABASE} refuses the compose file's POSTGRES_USER and POSTGRES_PASSWORD: {exc}"
@@ -66,18 +72,8 @@ def postgres_accepts(stack: Stack, bundle: Bundle) -> None:
 
 @then("parsec-postgres refuses a wrong password")
 def postgres_refuses(stack: Stack, bundle: Bundle) -> None:
-    env = bundle.service(b.DATABASE).environment
-    endpoint = stack.service(b.DATABASE).endpoint
     try:
-        with psycopg.connect(
-            host=endpoint.host,
-            port=endpoint.port,
-            user=env["POSTGRES_USER"],
-            password="not-" + env["POSTGRES_PASSWORD"],
-            dbname=env.get("POSTGRES_DB") or env["POSTGRES_USER"],
-            connect_timeout=5,
-        ):
-            pass
+        connect_as_compose_user(stack, bundle, wrong_password=True)
     except psycopg.OperationalError as exc:
         assert "password authentication failed" in str(exc), f"the connection failed, but not on the password: {exc}"
         return

@@ -54,8 +54,11 @@ def ca_is_self_signed(deployment: GuideDeployment) -> None:
         ca.verify_directly_issued_by(ca)
     except Exception as exc:
         raise AssertionError(f"the CA certificate's signature does not verify with its own key: {exc}") from None
-    constraints = ca.extensions.get_extension_for_class(x509.BasicConstraints).value
-    assert constraints.ca, "the CA certificate must say CA:TRUE in its basic constraints; it says CA:FALSE"
+    try:
+        is_ca = ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    assert is_ca, "the CA certificate must say CA:TRUE in its basic constraints; it does not"
     key = ca.public_key()
     assert isinstance(key, rsa.RSAPublicKey) and key.key_size == GUIDE_KEY_SIZE, (
         f"the guide's CA key is RSA {GUIDE_KEY_SIZE}; found {type(key).__name__} {getattr(key, 'key_size', '?')} bits"
