@@ -43,9 +43,7 @@ def test_secrets_become_files() -> None:
 
 
 def test_host_and_port_pairs() -> None:
-    env = MAP.rewrite_env(
-        {"PARSEC_EMAIL_HOST": "parsec-smtp", "PARSEC_EMAIL_PORT": "1025", "PARSEC_HOST": "0.0.0.0"}
-    )
+    env = MAP.rewrite_env({"PARSEC_EMAIL_HOST": "parsec-smtp", "PARSEC_EMAIL_PORT": "1025", "PARSEC_HOST": "0.0.0.0"})
     assert env == {"PARSEC_EMAIL_HOST": "127.0.0.1", "PARSEC_EMAIL_PORT": "41003", "PARSEC_HOST": "127.0.0.1"}
 
 

@@ -219,24 +219,47 @@ class Child:
         self.tmpdir = Path(tempfile.mkdtemp(prefix="hyg-", dir=SYSTEM_TMP))
         self.tmpdir.chmod(0o711)
         self.system_tmp_before = set(os.listdir(SYSTEM_TMP))
-        argv = [sys.executable, "-m", "pytest", str(PROJECT / "features"), "-p", "hygiene_dump",
-                "--reports-dir", str(self.reports), *args]
+        argv = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(PROJECT / "features"),
+            "-p",
+            "hygiene_dump",
+            "--reports-dir",
+            str(self.reports),
+            *args,
+        ]
         if bundle is not None:
             argv += ["--bundle", str(bundle)]
         pythonpath = os.pathsep.join(filter(None, [str(plugins), str(PROJECT), os.environ.get("PYTHONPATH")]))
-        env = {**os.environ, "TMPDIR": str(self.tmpdir), "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath,
-               "PARSEC_HYGIENE_DUMP": str(self.dump)}
+        env = {
+            **os.environ,
+            "TMPDIR": str(self.tmpdir),
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": pythonpath,
+            "PARSEC_HYGIENE_DUMP": str(self.dump),
+        }
         self._lines: list[str] = []
         self._changed = threading.Condition()
         self.processes: dict[int, int] = {}
         self.ports: set[int] = set()
         self.after_stop: list[str] = []
         self.proc = subprocess.Popen(
-            argv, cwd=PROJECT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
+            argv,
+            cwd=PROJECT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            start_new_session=True,
         )
-        self._threads = [threading.Thread(target=self._read, daemon=True),
-                         threading.Thread(target=self._monitor, daemon=True)]
+        self._threads = [
+            threading.Thread(target=self._read, daemon=True),
+            threading.Thread(target=self._monitor, daemon=True),
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -301,9 +324,19 @@ class Child:
         output = self.output
         workdirs = WORKDIR_LINE.findall(output)
         printed = {int(port) for _, port in SERVICE_LINE.findall(output)}
-        return Run(returncode, output, self.reports, self.dump, self.tmpdir, self.proc.pid,
-                   workdirs[0] if workdirs else None, dict(self.processes), self.ports | printed,
-                   self.system_tmp_before, self.after_stop)
+        return Run(
+            returncode,
+            output,
+            self.reports,
+            self.dump,
+            self.tmpdir,
+            self.proc.pid,
+            workdirs[0] if workdirs else None,
+            dict(self.processes),
+            self.ports | printed,
+            self.system_tmp_before,
+            self.after_stop,
+        )
 
 
 @dataclass(frozen=True)
@@ -480,11 +513,11 @@ def leaks(run: Run, secrets: SecretForms) -> list[str]:
                 if index < 0 or label in reported:
                     continue
                 reported.add(label)
-                window = text[max(0, index - 200): index + len(form) + 200]
+                window = text[max(0, index - 200) : index + len(form) + 200]
                 for other in by_length:
                     window = window.replace(other, "\0")
                 at = window.find("\0")
-                context = window[max(0, at - 40): at + 40].replace("\0", "<SECRET>")
+                context = window[max(0, at - 40) : at + 40].replace("\0", "<SECRET>")
                 found.append(f"{label} in {where}: …{context!r}…")
     return found
 
@@ -784,9 +817,21 @@ def test_a_new_reports_directory_is_created(tmp_path: Path) -> None:
     """A --reports-dir that does not exist yet is made (pytest-bdd's cucumber.json needs it)."""
     reports = tmp_path / "new" / "reports"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", str(PROJECT / "features"), "--collect-only", "-q",
-         "--reports-dir", str(reports)],
-        cwd=PROJECT, capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(PROJECT / "features"),
+            "--collect-only",
+            "-q",
+            "--reports-dir",
+            str(reports),
+        ],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     output = result.stdout + result.stderr
     assert "Traceback" not in output, output[-2000:]

@@ -54,9 +54,7 @@ def test_command_line_over_ini(pytester: pytest.Pytester) -> None:
         (("--stack", "kubernetes"), "*invalid choice*"),
     ],
 )
-def test_bad_options_are_one_clear_line(
-    pytester: pytest.Pytester, args: tuple[str, ...], message: str
-) -> None:
+def test_bad_options_are_one_clear_line(pytester: pytest.Pytester, args: tuple[str, ...], message: str) -> None:
     result = _run(pytester, *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])

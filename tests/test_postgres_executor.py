@@ -152,9 +152,7 @@ def test_server_lifecycle(workdir: Path) -> None:
 @needs_postgres
 def test_initdb_failure_is_reported(workdir: Path) -> None:
     # Role names starting with pg_ are reserved: initdb refuses them.
-    server = PostgresServer(
-        workdir, user="pg_reserved", password=PASSWORD, database=DATABASE, port=free_port()
-    )
+    server = PostgresServer(workdir, user="pg_reserved", password=PASSWORD, database=DATABASE, port=free_port())
     with pytest.raises(CommandFailed, match="initdb") as info:
         server.start()
     assert "pg_" in str(info.value)

@@ -28,8 +28,7 @@ SLUGHASH = "8b7e1e394d1be9987f5bff6c2dfc7050362e7bedda50cf1a42da2f9277edf08e"
 
 # What 2.16.3 printed to a pipe (click strips colours there, not the carriage returns).
 CREATE_OUTPUT = (
-    "\rCreating organization in backend ⠋\rCreating organization in backend ✔\n"
-    f"Bootstrap organization url: {URL}\n"
+    f"\rCreating organization in backend ⠋\rCreating organization in backend ✔\nBootstrap organization url: {URL}\n"
 )
 # The same on a terminal: erase-line and colour codes around every frame and the URL.
 CREATE_OUTPUT_TTY = (
@@ -88,9 +87,7 @@ def test_missing_bootstrap_url_is_a_client_error(output: str) -> None:
 
 
 def test_clean_output_keeps_the_last_frame_of_each_line() -> None:
-    assert clean_output(CREATE_OUTPUT_TTY) == (
-        f"Creating organization in backend ✔\nBootstrap organization url: {URL}"
-    )
+    assert clean_output(CREATE_OUTPUT_TTY) == (f"Creating organization in backend ✔\nBootstrap organization url: {URL}")
     assert clean_output(BOOTSTRAP_OUTPUT).splitlines() == [
         "Bootstrapping organization in the backend ✔",
         f"Saving device {SLUGHASH} ✔",
@@ -108,9 +105,7 @@ def test_migration_errors_are_found_although_migrate_exits_0() -> None:
         "0002_add_migration_table.sql ✔\n"
         "0003_human_handle.sql ✘: there is no unique constraint matching given keys\n"
     )
-    assert migration_errors(output) == [
-        "0003_human_handle.sql ✘: there is no unique constraint matching given keys"
-    ]
+    assert migration_errors(output) == ["0003_human_handle.sql ✘: there is no unique constraint matching given keys"]
     assert migration_errors("\rMigrate ⠋\rMigrate ✔\n0001_initial.sql ✔\n") == []
 
 
@@ -210,9 +205,7 @@ def fake_ctx(tmp_path: Path) -> ClientContext:
     python = tmp_path / "venv" / "bin" / "python"
     python.parent.mkdir(parents=True)
     python.write_text(
-        FAKE_PYTHON.format(
-            python=sys.executable, create=CREATE_OUTPUT, bootstrap=BOOTSTRAP_OUTPUT, slughash=SLUGHASH
-        )
+        FAKE_PYTHON.format(python=sys.executable, create=CREATE_OUTPUT, bootstrap=BOOTSTRAP_OUTPUT, slughash=SLUGHASH)
     )
     python.chmod(python.stat().st_mode | stat.S_IXUSR)
     return ClientContext(
@@ -235,9 +228,7 @@ def _record(ctx: ClientContext) -> dict[str, object]:
     return data
 
 
-def test_create_organization_passes_the_token_by_environment(
-    adapter: ParsecV2, fake_ctx: ClientContext
-) -> None:
+def test_create_organization_passes_the_token_by_environment(adapter: ParsecV2, fake_ctx: ClientContext) -> None:
     created = adapter.create_organization(fake_ctx, "Org1", "t0ken")
     assert created.bootstrap_url == URL
     assert created.organization == "Org1"

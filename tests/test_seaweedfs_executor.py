@@ -87,9 +87,7 @@ def _ca(common_name: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     return key, cert
 
 
-def _server_cert(
-    ca_key: rsa.RSAPrivateKey, ca_cert: x509.Certificate
-) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+def _server_cert(ca_key: rsa.RSAPrivateKey, ca_cert: x509.Certificate) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     key = _key()
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
@@ -101,16 +99,12 @@ def _server_cert(
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     return key, cert
@@ -185,9 +179,7 @@ def _weedish(names: set[str], ports: dict[str, int]) -> set[str]:
     """Keep the names SeaweedFS could have written (other processes share /tmp)."""
     port_texts = {str(port) for port in ports.values()}
     return {
-        name
-        for name in names
-        if name.startswith(("seaweedfs-", "weed")) or any(text in name for text in port_texts)
+        name for name in names if name.startswith(("seaweedfs-", "weed")) or any(text in name for text in port_texts)
     }
 
 
@@ -249,9 +241,7 @@ def test_upload_does_not_create_a_missing_bucket(server: SeaweedS3Server) -> Non
     [(None, "not-the-secret"), ("unknown-access-key", None)],
     ids=["wrong-secret", "unknown-access-key"],
 )
-def test_wrong_credentials_refused(
-    server: SeaweedS3Server, access_key: str | None, secret_key: str | None
-) -> None:
+def test_wrong_credentials_refused(server: SeaweedS3Server, access_key: str | None, secret_key: str | None) -> None:
     with pytest.raises(ClientError) as exc:
         server.client(access_key=access_key, secret_key=secret_key).list_buckets()
     assert _error_code(exc) in {"SignatureDoesNotMatch", "InvalidAccessKeyId"}

@@ -449,7 +449,7 @@ RUNS = (
                 (backend_environment("PARSEC_EMAIL_HOST_USER", "someone-else"),),
                 {
                     USER_INVITATION: (
-                        "should log in to SMTP as PARSEC_EMAIL_HOST_USER (SMTP_USER); the SMTP server saw someone-else"
+                        "should log in to SMTP as PARSEC_EMAIL_HOST_USER (SMTP_USER); it logged in as someone-else"
                     )
                 },
             ),
