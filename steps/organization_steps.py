@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from pytest_bdd import given, parsers, then, when
 
@@ -135,10 +135,7 @@ def invite(deployment: GuideDeployment, stack: Stack, device: Device, email: str
             raise AssertionError(f"the invitation of {email} failed:\n{exc}\n{exc.output[-1500:]}") from None
     message = mailbox.wait_for(lambda m: email in m.envelope_to, timeout=15, description=f"the invitation to {email}")
     for link in LINK.findall(message.text + (message.html or "")):
-        for values in parse_qs(urlsplit(link).query).values():
-            for value in values:
-                if len(value) >= 16:
-                    deployment.secrets.add(value, "invitation token")
+        deployment.secrets.add_url_tokens(link, "invitation token")
     return message
 
 

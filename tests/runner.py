@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
-BUNDLE = PROJECT / "compose"
+from fixtures import DEFAULT_BUNDLE as BUNDLE
+from fixtures import PROJECT_ROOT as PROJECT
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from fixtures import DEFAULT_BUNDLE as GUIDE_BUNDLE
 from fixtures import bundle as b
 from fixtures.bundle import Bundle, PortMapping
 from fixtures.errors import BundleError
-
-GUIDE_BUNDLE = Path(__file__).resolve().parent.parent / "compose"
 
 
 def test_the_guides_bundle() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-BUNDLE = Path(__file__).resolve().parent.parent / "compose"
+from fixtures import DEFAULT_BUNDLE as BUNDLE
 
 
 @pytest.fixture

@@ -46,6 +46,7 @@ from fixtures.blockstore import parse_blockstore
 from fixtures.bundle import Bundle
 from fixtures.envfiles import read_env_file
 from fixtures.ports import port_is_free
+from fixtures.services.base import proc_stat
 from fixtures.services.seaweedfs import STOP_TIMEOUT
 from tests.runner import BUNDLE, PROJECT, broken_bundle, replace_in
 
@@ -103,15 +104,6 @@ def pytest_sessionfinish(session):
 # -- the machine: processes, ports, files ------------------------------------------------------
 
 
-def _stat(pid: int) -> tuple[int, int] | None:
-    """``(ppid, start time)`` of a live process; None when gone or a zombie."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return None if fields[0] in ("Z", "X") else (int(fields[1]), int(fields[19]))
-
-
 def _pids() -> list[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
 
@@ -150,7 +142,7 @@ def run_processes(child_pid: int, workdir: str | None, *, alive: bool = True) ->
     reparented to init are found by that mark or by their command line / working directory.
     Descendants are only looked for while the child is ``alive`` (its pid is not reused yet).
     """
-    stats = {pid: info for pid in _pids() if pid != os.getpid() and (info := _stat(pid)) is not None}
+    stats = {pid: info for pid in _pids() if pid != os.getpid() and (info := proc_stat(pid)) is not None}
     children: dict[int, list[int]] = {}
     for pid, (ppid, _) in stats.items():
         children.setdefault(ppid, []).append(pid)
@@ -268,7 +260,7 @@ class Child:
         for line in self.proc.stdout:
             if STACK_STOPPED.search(line):  # the harness says so: none of its services may run now
                 marker = f"mirakuru_uuid={self.proc.pid}:".encode()
-                self.after_stop = [_describe(pid) for pid in _pids() if _stat(pid) and _belongs(pid, marker, None)]
+                self.after_stop = [_describe(pid) for pid in _pids() if proc_stat(pid) and _belongs(pid, marker, None)]
             with self._changed:
                 self._lines.append(line)
                 self._changed.notify_all()
@@ -366,7 +358,7 @@ class Run:
         found = [f"still running when the harness reported the stack stopped: {p}" for p in self.after_stop]
         deadline = time.monotonic() + grace
         while True:
-            alive = {pid for pid, started in self.processes.items() if (_stat(pid) or (0, -1))[1] == started}
+            alive = {pid for pid, started in self.processes.items() if (proc_stat(pid) or (0, -1))[1] == started}
             alive |= set(run_processes(self.pid, self.workdir, alive=False))
             busy = {port for port in self.ports if not port_is_free(port)}
             if not (alive or busy) or time.monotonic() > deadline:
@@ -390,9 +382,9 @@ class Run:
         Only processes seen running as the run's (same pid, same start time) or working in its
         unique work directory are killed.
         """
-        mine = {pid for pid, started in self.processes.items() if (_stat(pid) or (0, -1))[1] == started}
+        mine = {pid for pid, started in self.processes.items() if (proc_stat(pid) or (0, -1))[1] == started}
         if self.workdir is not None:
-            mine |= {pid for pid in _pids() if _stat(pid) and _belongs(pid, None, self.workdir)}
+            mine |= {pid for pid in _pids() if proc_stat(pid) and _belongs(pid, None, self.workdir)}
         for pid in mine - {os.getpid()}:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)

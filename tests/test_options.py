@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+
+from fixtures import PROJECT_ROOT as PROJECT
 
 pytest_plugins = ["pytester"]
 
@@ -13,9 +13,6 @@ def test_show(harness_config):
     print("CONFIG", harness_config.parsec_version, harness_config.stack, harness_config.keep_stack,
           harness_config.reports_dir.name)
 """
-
-
-PROJECT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)

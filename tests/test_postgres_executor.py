@@ -13,6 +13,7 @@ import pytest
 from fixtures.errors import CommandFailed, HarnessError, PrerequisiteMissing
 from fixtures.ports import free_port
 from fixtures.services import postgres as pg
+from fixtures.services.base import proc_stat
 from fixtures.services.postgres import PostgresServer, find_postgres_bindir
 
 USER = "parsec"
@@ -53,27 +54,18 @@ def workdir(tmp_path: Path) -> Iterator[Path]:
             directory.chmod(mode)
 
 
-def _stat(pid: int) -> list[str] | None:
-    """Fields of /proc/<pid>/stat after the command name; None for a gone or zombie process."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return None if fields[0] in ("Z", "X") else fields
-
-
-def _server_processes(postmaster: int) -> dict[int, str]:
+def _server_processes(postmaster: int) -> dict[int, int]:
     """The postmaster and its children (each in its own session), with their start times."""
     found = {}
     for entry in Path("/proc").iterdir():
-        fields = _stat(int(entry.name)) if entry.name.isdigit() else None
-        if fields is not None and postmaster in (int(entry.name), int(fields[1])):
-            found[int(entry.name)] = fields[19]
+        info = proc_stat(int(entry.name)) if entry.name.isdigit() else None
+        if info is not None and postmaster in (int(entry.name), info[0]):
+            found[int(entry.name)] = info[1]
     return found
 
 
-def _still_alive(processes: dict[int, str]) -> list[int]:
-    return [pid for pid, started in processes.items() if (f := _stat(pid)) is not None and f[19] == started]
+def _still_alive(processes: dict[int, int]) -> list[int]:
+    return [pid for pid, started in processes.items() if (info := proc_stat(pid)) is not None and info[1] == started]
 
 
 def _listen_addresses(port: int) -> list[str]:
