@@ -24,7 +24,7 @@ Feature: The env files
 
   Scenario: Parsec server configuration
     Then "parsec.env" sets the TLS key and certificate to the secrets of the parsec-backend service
-    And "parsec.env" sets PARSEC_BACKEND_ADDR to the address parsec-backend is published on
+    And "parsec.env" sets the server's public address to the address parsec-backend is published on
     And "parsec.env" disables the spontaneous organization bootstrap
 
   Scenario: Every file the compose file references exists after the guide's steps

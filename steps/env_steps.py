@@ -149,7 +149,7 @@ def tls_secrets(deployment: GuideDeployment, bundle: Bundle, name: str) -> None:
         assert source.removeprefix("./") == file, f"the secret {secret} should be ./{file}; it is {source!r}"
 
 
-@then(parsers.parse('"{name}" sets PARSEC_BACKEND_ADDR to the address parsec-backend is published on'))
+@then(parsers.parse('"{name}" sets the server\'s public address to the address parsec-backend is published on'))
 def public_address(deployment: GuideDeployment, bundle: Bundle, release: Release, name: str) -> None:
     key = release.adapter.public_address_variable
     address = urlsplit(_get(_env(deployment, name), name, key))

@@ -46,7 +46,12 @@ def test_command_line_over_ini(pytester: pytest.Pytester) -> None:
     ("args", "message"),
     [
         (("--parsec-version", "nope"), "*'nope' is not a version number*"),
-        (("--parsec-version", "9.0.0"), "*Parsec 9.0.0 (generation 9.x) is not yet available*"),
+        (("--parsec-version", "9.0.0"), "*Parsec 9.0.0 (generation 9.x) has no adapter in this harness*"),
+        (("--parsec-spec", "parsec-cloud>=3"), "*--parsec-spec 'parsec-cloud>=3' does not pin one version*"),
+        (("--parsec-spec", "django==5.0"), "*names django, not parsec-cloud*"),
+        (("--parsec-wheel", "missing/parsec_cloud-3.9.3-py3-none-any.whl"), "*--parsec-wheel *: cannot read it*"),
+        (("--parsec-wheel", "parsec.tar.gz"), "*is not a wheel file name*"),
+        (("--parsec-version", "3.9.3", "--parsec-spec", "parsec-cloud==3.9.3"), "*each name the release*"),
         (("--stack", "compose"), "*--stack compose is not yet available*"),
         (("--stack", "kubernetes"), "*invalid choice*"),
     ],

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from fixtures.releases.base import ClientCommandError, ClientContext, Device, ReleaseAdapter
+from fixtures.releases.cli_output import clean_output, migration_errors
+from fixtures.releases.source import from_version, from_wheel
 from fixtures.releases.v2 import (
     PASSWORD_VARIABLE,
     ParsecV2,
-    clean_output,
-    migration_errors,
     parse_bootstrap_url,
     parse_saved_device,
 )
@@ -141,12 +141,19 @@ def test_unreadable_status_is_a_client_error(adapter: ParsecV2, status: dict[str
 
 
 def test_requirements_pin_the_release_and_the_client_extras(adapter: ParsecV2) -> None:
-    assert adapter.requirements() == [
+    assert adapter.requirements(from_version("2.16.3")) == [
         "parsec-cloud[backend]==2.16.3",
         "pypac>=0.16,<0.17",
         "packaging>=21.3,<24",
     ]
-    assert ParsecV2("2.16.1").requirements()[0] == "parsec-cloud[backend]==2.16.1"
+    assert ParsecV2("2.16.1").requirements(from_version("2.16.1"))[0] == "parsec-cloud[backend]==2.16.1"
+
+
+def test_a_wheel_keeps_the_server_extra_and_its_digest(adapter: ParsecV2, tmp_path: Path) -> None:
+    wheel = tmp_path / "parsec_cloud-2.16.3-py3-none-any.whl"
+    wheel.write_bytes(b"not really a wheel")
+    first = adapter.requirements(from_wheel(wheel))[0]
+    assert first.startswith(f"parsec-cloud[backend] @ {wheel.as_uri()}#sha256=")
 
 
 def test_generation_description(adapter: ParsecV2) -> None:
