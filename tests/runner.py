@@ -46,10 +46,10 @@ class FeatureRun:
         return json.loads((self.reports_dir / "cucumber.json").read_text(encoding="utf-8"))
 
 
-def broken_bundle(tmp_path: Path, edit: Callable[[Path], None]) -> Path:
-    """A copy of the guide's bundle, with ``edit`` applied to it."""
+def broken_bundle(tmp_path: Path, edit: Callable[[Path], None], source: Path = BUNDLE) -> Path:
+    """A copy of the guide's bundle (``source``, links followed), with ``edit`` applied to it."""
     bundle = tmp_path / "bundle"
-    shutil.copytree(BUNDLE, bundle)
+    shutil.copytree(source, bundle)
     edit(bundle)
     return bundle
 
