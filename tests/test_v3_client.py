@@ -8,8 +8,6 @@ client announces) and an aiosmtpd sink (to see the invitation mail arrive).
 from __future__ import annotations
 
 import base64
-import datetime
-import ipaddress
 import json
 import os
 import re
@@ -30,10 +28,6 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from fixtures import PROJECT_ROOT
 from fixtures.errors import PrerequisiteMissing
@@ -44,6 +38,7 @@ from fixtures.releases.source import from_version
 from fixtures.releases.venvs import default_cache_dir
 from fixtures.services.base import ManagedProcess
 from fixtures.services.seaweedfs import SeaweedS3Server, find_weed
+from tests.tls_files import TlsFiles, make_tls_files
 
 SCRIPT = PROJECT_ROOT / "fixtures" / "releases" / "v3_client.py"
 V3_VERSION = "3.9.3"
@@ -95,70 +90,9 @@ def run_client(python: Path, command: str, payload: dict[str, Any] | None, raw: 
 # -- TLS -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Tls:
-    ca_file: Path
-    cert_file: Path
-    key_file: Path
-    other_ca_file: Path
-
-
-def _ca(name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def _leaf(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate) -> tuple[ec.EllipticCurvePrivateKey, bytes]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "parsec-server")]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(LOOPBACK))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    return key, cert.public_bytes(serialization.Encoding.PEM)
-
-
 @pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
-    folder = tmp_path_factory.mktemp("tls")
-    ca_key, ca_cert = _ca("v3 client test CA")
-    key, cert = _leaf(ca_key, ca_cert)
-    _, other_ca = _ca("a CA that signed nothing here")
-    paths = Tls(folder / "ca.pem", folder / "server.pem", folder / "server.key", folder / "other-ca.pem")
-    paths.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    paths.other_ca_file.write_bytes(other_ca.public_bytes(serialization.Encoding.PEM))
-    paths.cert_file.write_bytes(cert)
-    paths.key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    paths.key_file.chmod(0o600)
-    return paths
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls_files(tmp_path_factory.mktemp("tls"), "parsec-server")
 
 
 # -- mail sink and S3 ------------------------------------------------------------------------
@@ -202,7 +136,7 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
 
 
 @pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory, tls: Tls) -> Iterator[SeaweedS3Server]:
+def s3(tmp_path_factory: pytest.TempPathFactory, tls: TlsFiles) -> Iterator[SeaweedS3Server]:
     try:
         find_weed()
     except PrerequisiteMissing as exc:
@@ -259,7 +193,7 @@ class ParsecServer:
 @pytest.fixture(scope="module")
 def parsec_server(
     v3_python: Path,
-    tls: Tls,
+    tls: TlsFiles,
     mailbox: tuple[Mailbox, int],
     s3: SeaweedS3Server,
     tmp_path_factory: pytest.TempPathFactory,
@@ -411,7 +345,7 @@ def test_existing_device_file_is_kept_and_nothing_is_sent(
 
 
 def test_untrusted_certificate_is_reported(
-    v3_python: Path, parsec_server: ParsecServer, tls: Tls, tmp_path: Path
+    v3_python: Path, parsec_server: ParsecServer, tls: TlsFiles, tmp_path: Path
 ) -> None:
     _, url = parsec_server.new_organization()
     request = bootstrap_request(parsec_server, url, tmp_path / "x.json") | {"ca_file": str(tls.other_ca_file)}
