@@ -9,7 +9,10 @@ a note. Each check has a self-test that breaks its input and sees it fail with a
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -123,6 +126,22 @@ def test_a_wrong_declaration_is_a_coverage_problem(tmp_path: Path, outline: Outl
 def test_every_outline_tag_is_a_registered_marker(pytestconfig: pytest.Config, outline: Outline) -> None:
     registered = {line.split(":")[0].strip() for line in pytestconfig.getini("markers")}
     assert {s.tag for s in outline.walk()} <= registered
+
+
+def test_a_sections_tag_selects_its_subsections_scenarios(tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "pytest", str(FEATURES), "--collect-only", "-m", "initial_configuration"]
+    result = subprocess.run(
+        [*argv, "--reports-dir", str(tmp_path)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
+    )
+    selected = sorted(re.findall(r"<Function (\w+)>", result.stdout))
+    assert selected == [
+        "test_check_that_the_database_is_accessible",
+        "test_create_a_new_bucket_named_parsec_with_object_locking",
+        "test_restart_the_parsecbackend",
+        "test_the_s3_service_refuses_a_wrong_secret",
+        "test_the_test_mail_of_pingmailhogsh_reaches_the_mailbox",
+        "test_to_bootstrap_the_database_we_just_need_to_apply_the_migrations",
+    ], result.stdout[-2000:]
 
 
 # -- drift ---------------------------------------------------------------------------------------
