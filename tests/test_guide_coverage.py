@@ -3,7 +3,7 @@
 ``test_every_guide_section_is_covered`` fails when a section of ``outline.yaml`` has no feature
 or scenario tagged for it and no feature file declares it out of scope (with a reason).
 ``test_the_outline_matches_the_guide`` checks the outline against the guide's RST given with
-``--guide FILE`` (CI passes ../shared/guide/install-guide.rst); without it, it is skipped with
+``--guide=FILE`` (CI passes ../shared/guide/install-guide.rst); without it, it is skipped with
 a note. Each check has a self-test that breaks its input and sees it fail with a telling message.
 """
 
