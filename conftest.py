@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "fixtures.plugin",
+    "fixtures.living_guide.plugin",
     "steps.common",
     "steps.requirements_steps",
     "steps.tls_steps",

@@ -3,6 +3,7 @@ Feature: The env files
   We split the configuration of the parsec server into multiple env files so it's simpler to
   understand how to configure each part.
 
+  @env_admin_token
   Scenario: The administration token
     When I run "gen-admin-token.sh"
     Then the script succeeds
@@ -10,18 +11,22 @@ Feature: The env files
     When I run "gen-admin-token.sh" again
     Then the administration token is unchanged
 
+  @env_database
   Scenario: Database configuration
     Then "parsec-db.env" sets PARSEC_DB to the PostgreSQL database of the compose file
     And "parsec-db.env" sets PARSEC_DB_MIN_CONNECTIONS to "5" and PARSEC_DB_MAX_CONNECTIONS to "7"
 
+  @env_smtp
   Scenario: SMTP configuration
     Then "parsec-smtp.env" sets PARSEC_EMAIL_HOST and PARSEC_EMAIL_PORT to the SMTP service of the compose file
     And "parsec-smtp.env" sets the sender, the user, the password and the language of the emails
 
+  @env_s3
   Scenario: S3 service configuration
     Then "parsec-s3.env" sets PARSEC_BLOCKSTORE to the bucket "parsec" of the S3 service of the compose file
     And the port in PARSEC_BLOCKSTORE is escaped with a backslash
 
+  @env_server
   Scenario: Parsec server configuration
     Then "parsec.env" sets the TLS key and certificate to the secrets of the parsec-backend service
     And "parsec.env" sets the server's public address to the address parsec-backend is published on

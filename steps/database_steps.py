@@ -8,6 +8,7 @@ import psycopg
 from pytest_bdd import parsers, then, when
 
 from fixtures.deployment import GuideDeployment
+from fixtures.living_guide.evidence import Evidence
 from fixtures.stacks.base import CommandResult, Stack
 
 
@@ -54,7 +55,8 @@ def connect(deployment: GuideDeployment, stack: Stack, name: str) -> ConnInfo:
 
 
 @then(parsers.parse('I am connected to database "{database}" as the user of the DSN'))
-def connected(conninfo: ConnInfo, database: str) -> None:
+def connected(conninfo: ConnInfo, database: str, evidence: Evidence) -> None:
+    evidence.record("Database connection", {"database": conninfo.database, "user": conninfo.user})
     print(
         f'You are connected to database "{conninfo.database}" as user "{conninfo.user}" '
         f'on host "{conninfo.host}" at port "{conninfo.port}".'
@@ -91,9 +93,10 @@ def migration_succeeds(deployment: GuideDeployment, migration: MigrationRun) -> 
 
 
 @then("every migration the release ships is recorded as applied")
-def all_applied(deployment: GuideDeployment, migration: MigrationRun) -> None:
+def all_applied(deployment: GuideDeployment, migration: MigrationRun, evidence: Evidence) -> None:
     shipped = deployment.release.adapter.shipped_migrations(deployment.release.python)
     recorded = {str(row[0]) for row in migration.applied_after}
+    evidence.record("Migrations applied", {"shipped": len(shipped), "recorded": sorted(recorded)})
     missing = [name for name in shipped if name not in recorded]
     assert shipped, "the release ships no migration: the harness cannot find them"
     assert not missing, (

@@ -10,6 +10,8 @@ from pytest_bdd import parsers, then, when
 
 from fixtures.clients.mailbox import Mailbox
 from fixtures.deployment import GuideDeployment
+from fixtures.living_guide.evidence import Evidence
+from fixtures.living_guide.facts import mail_facts
 from fixtures.stacks.base import Stack
 
 
@@ -42,10 +44,11 @@ def send_test_mail(deployment: GuideDeployment, stack: Stack, script: str, name:
 
 
 @then(parsers.parse('the mail web interface shows a message from PARSEC_EMAIL_SENDER to "{recipient}"'))
-def mail_shown(stack: Stack, sent_mail: SentMail, recipient: str) -> None:
+def mail_shown(stack: Stack, sent_mail: SentMail, recipient: str, evidence: Evidence) -> None:
     message = Mailbox(stack.mail_api_url).wait_for(
         lambda m: m.envelope_from == sent_mail.sender and recipient in m.envelope_to and sent_mail.body in m.text,
         timeout=10,
         description=f"the test mail from {sent_mail.sender} to {recipient}",
     )
+    evidence.record("Test mail", mail_facts(message))
     assert message.text.strip() == sent_mail.body

@@ -10,6 +10,8 @@ from pytest_bdd import given, parsers, then, when
 
 from fixtures.clients.mailbox import Mailbox, MailMessage
 from fixtures.deployment import ORGANIZATION, GuideDeployment
+from fixtures.living_guide.evidence import Evidence
+from fixtures.living_guide.facts import mail_facts, mask_link
 from fixtures.releases.base import ClientCommandError, Device, OrganizationCreated
 from fixtures.stacks.base import Stack
 
@@ -35,7 +37,8 @@ def create_organization(deployment: GuideDeployment, name: str, file: str) -> Or
 
 
 @then(parsers.parse('the command prints the bootstrap organization url of "{name}"'))
-def bootstrap_url(deployment: GuideDeployment, created: OrganizationCreated, name: str) -> None:
+def bootstrap_url(deployment: GuideDeployment, created: OrganizationCreated, name: str, evidence: Evidence) -> None:
+    evidence.record("Bootstrap organization url", {"url": mask_link(created.bootstrap_url)})
     url = urlsplit(created.bootstrap_url)
     server = urlsplit(deployment.server_addr())
     assert url.scheme == server.scheme and url.netloc == server.netloc, (
@@ -95,8 +98,9 @@ def device_file(device: Device) -> None:
 
 
 @then("the administration API says the organization is bootstrapped")
-def is_bootstrapped(deployment: GuideDeployment, created: OrganizationCreated) -> None:
+def is_bootstrapped(deployment: GuideDeployment, created: OrganizationCreated, evidence: Evidence) -> None:
     reply = deployment.admin().organization(created.organization)
+    evidence.record(f"Organization {created.organization}", {"HTTP status": reply.status, "reply": reply.body})
     assert reply.status == 200, f"GET /administration/organizations/{created.organization} answered {reply.status}"
     assert deployment.release.adapter.organization_is_bootstrapped(reply.body), (
         f"the administration API says {created.organization} is not bootstrapped: {reply.body}"
@@ -140,7 +144,8 @@ def invite(deployment: GuideDeployment, stack: Stack, device: Device, email: str
 
 
 @then(parsers.parse('an invitation arrives from PARSEC_EMAIL_SENDER to "{email}"'))
-def invitation_arrives(deployment: GuideDeployment, invitation: MailMessage, email: str) -> None:
+def invitation_arrives(deployment: GuideDeployment, invitation: MailMessage, email: str, evidence: Evidence) -> None:
+    evidence.record("Invitation mail", mail_facts(invitation))
     sender = deployment.env("parsec-smtp.env")["PARSEC_EMAIL_SENDER"]
     assert invitation.envelope_from == sender or sender in (invitation.from_header or ""), (
         f"the invitation should come from PARSEC_EMAIL_SENDER ({sender}); it comes from {invitation.envelope_from}"

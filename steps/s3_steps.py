@@ -6,6 +6,7 @@ from botocore.exceptions import ClientError
 from pytest_bdd import given, parsers, then, when
 
 from fixtures.deployment import GuideDeployment
+from fixtures.living_guide.evidence import Evidence
 
 REFUSED = {"SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "InvalidSignature"}
 
@@ -19,7 +20,7 @@ def create_bucket(deployment: GuideDeployment, name: str) -> None:
 
 
 @then(parsers.parse('the bucket "{name}" reports object lock "{state}"'))
-def object_lock(deployment: GuideDeployment, name: str, state: str) -> None:
+def object_lock(deployment: GuideDeployment, name: str, state: str, evidence: Evidence) -> None:
     try:
         config = deployment.s3_client().get_object_lock_configuration(Bucket=name)["ObjectLockConfiguration"]
     except ClientError as exc:
@@ -27,14 +28,16 @@ def object_lock(deployment: GuideDeployment, name: str, state: str) -> None:
             f"the guide creates {name} with object locking toggled on; the bucket has no lock configuration "
             f"({exc.response.get('Error', {}).get('Code')})"
         ) from None
+    evidence.record(f"Bucket {name}: object lock configuration", config)
     assert config.get("ObjectLockEnabled") == state, (
         f"the guide's bucket {name} has object lock {state}; it reports {config.get('ObjectLockEnabled')!r}"
     )
 
 
 @then(parsers.parse('the bucket "{name}" reports versioning "{state}"'))
-def versioning(deployment: GuideDeployment, name: str, state: str) -> None:
+def versioning(deployment: GuideDeployment, name: str, state: str, evidence: Evidence) -> None:
     status = deployment.s3_client().get_bucket_versioning(Bucket=name).get("Status")
+    evidence.record(f"Bucket {name}: versioning", {"status": status})
     assert status == state, f"object locking keeps versions: versioning of {name} should be {state}; it is {status!r}"
 
 
@@ -50,6 +53,6 @@ def wrong_secret(deployment: GuideDeployment) -> None:
 
 
 @given(parsers.parse('the bucket "{name}" exists with object locking'))
-def bucket_exists(deployment: GuideDeployment, name: str) -> None:
+def bucket_exists(deployment: GuideDeployment, name: str, evidence: Evidence) -> None:
     deployment.ensure_bucket()
-    object_lock(deployment, name, "Enabled")
+    object_lock(deployment, name, "Enabled", evidence)

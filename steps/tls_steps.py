@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pytest_bdd import parsers, then
 
 from fixtures.deployment import GuideDeployment
+from fixtures.living_guide.evidence import Evidence
+from fixtures.living_guide.facts import certificate_facts
 from steps.common import ScriptRun
 
 CA = "custom-ca"
@@ -44,8 +46,9 @@ def three_files_exist(deployment: GuideDeployment, first: str, second: str, thir
 
 
 @then("the CA certificate is self-signed and is a CA with an RSA 4096 key")
-def ca_is_self_signed(deployment: GuideDeployment) -> None:
+def ca_is_self_signed(deployment: GuideDeployment, evidence: Evidence) -> None:
     ca = load_cert(deployment.path(f"{CA}.crt"))
+    evidence.record(f"Certificate {CA}.crt", certificate_facts(ca))
     assert ca.issuer == ca.subject, (
         f"the guide's CA is self-signed; its issuer is {ca.issuer.rfc4514_string()}, "
         f"its subject {ca.subject.rfc4514_string()}"
@@ -68,9 +71,10 @@ def ca_is_self_signed(deployment: GuideDeployment) -> None:
 
 
 @then(parsers.parse("the certificate of {service} is issued and signed by the custom CA"))
-def issued_by_ca(deployment: GuideDeployment, service: str) -> None:
+def issued_by_ca(deployment: GuideDeployment, service: str, evidence: Evidence) -> None:
     ca = load_cert(deployment.path(f"{CA}.crt"))
     cert = load_cert(deployment.path(f"{service}.crt"))
+    evidence.record(f"Certificate {service}.crt", certificate_facts(cert))
     assert cert.issuer == ca.subject, (
         f"{service}.crt should be issued by the custom CA ({ca.subject.rfc4514_string()}); "
         f"its issuer is {cert.issuer.rfc4514_string()}"

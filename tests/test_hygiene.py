@@ -590,7 +590,9 @@ def test_a_passing_run_shows_no_secret(passing_run: Run) -> None:
     assert {"bootstrap token", "invitation token", "device password"} <= learned, (
         f"the harness should have registered the tokens of the organization; it has: {sorted(learned)}"
     )
-    assert {"junit.xml", "cucumber.json", "timings.json"} <= {p.name for p in run.reports.iterdir()}
+    assert {"junit.xml", "cucumber.json", "timings.json", "guide.html", "summary.md"} <= {
+        p.name for p in run.reports.iterdir()
+    }
     found = leaks(run, secrets)
     assert not found, "secrets in the outputs of a passing run:\n" + "\n".join(found)
 
@@ -604,7 +606,14 @@ def test_a_failing_run_redacts_the_secrets_of_its_failures(failing_run: Run) -> 
         assert f"FAILED features/test_guide.py::{scenario}" in run.output, f"{scenario} should fail"
     junit = _texts(run.reports / "junit.xml")[0]
     cucumber = _texts(run.reports / "cucumber.json")[0]
-    for where, text in (("terminal output", run.output), ("junit.xml", junit), ("cucumber.json", cucumber)):
+    page, summary = _texts(run.reports / "guide.html")[0], _texts(run.reports / "summary.md")[0]
+    for where, text in (
+        ("terminal output", run.output),
+        ("junit.xml", junit),
+        ("cucumber.json", cucumber),
+        ("guide.html", page),
+        ("summary.md", summary),
+    ):
         assert "63 random bytes" in text and "it holds 48" in text, (
             f"the failure of the token check (63 bytes expected, 48 found) is not in {where}"
         )
@@ -668,6 +677,10 @@ def test_an_interrupted_run_leaves_nothing(
     try:
         assert run.returncode in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.TESTS_FAILED), run.output[-2000:]
         assert "Traceback" not in run.output, run.output[-2000:]
+        verdict = "INTERRUPTED" if run.returncode == pytest.ExitCode.INTERRUPTED else "FAILED"
+        for report in ("guide.html", "summary.md"):  # written all the same, saying so
+            text = (run.reports / report).read_text(encoding="utf-8")
+            assert verdict in text, f"{report} does not say {verdict}: {run.output[-1500:]}"
         left = run.leftovers()
         assert not left, "\n".join(left) + "\n\nthe run's output ends with:\n" + run.output[-1500:]
     finally:

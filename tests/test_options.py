@@ -61,3 +61,33 @@ def test_bad_options_are_one_clear_line(pytester: pytest.Pytester, args: tuple[s
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+PRINT_GUIDE = """
+def test_show(pytestconfig):
+    from fixtures.living_guide.plugin import guide_file
+    print("GUIDE", guide_file(pytestconfig))
+"""
+
+
+def _run_guide(pytester: pytest.Pytester, *args: str, ini: str = "") -> pytest.RunResult:
+    pytester.makeini(f"[pytest]\n{ini}")
+    pytester.makepyfile(test_show=PRINT_GUIDE)
+    plugins = ("-p", "fixtures.plugin", "-p", "fixtures.living_guide.plugin")
+    return pytester.runpytest_subprocess(*plugins, "-s", "-p", "no:cacheprovider", *args)
+
+
+def test_guide_from_the_command_line_or_the_ini(pytester: pytest.Pytester) -> None:
+    (pytester.path / "guide.rst").write_text("Title\n=====\n", encoding="utf-8")
+    _run_guide(pytester).stdout.fnmatch_lines(["*GUIDE None*"])
+    _run_guide(pytester, ini="parsec_guide = guide.rst").stdout.fnmatch_lines([f"*GUIDE {pytester.path}/guide.rst*"])
+    _run_guide(pytester, "--guide", "guide.rst").stdout.fnmatch_lines([f"*GUIDE {pytester.path}/guide.rst*"])
+
+
+def test_a_missing_guide_is_one_clear_line(pytester: pytest.Pytester) -> None:
+    result = _run_guide(pytester, "--guide", "no-such-guide.rst")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*--guide */no-such-guide.rst: no such file", "*how to fix: give the install guide's .rst*"]
+    )
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()

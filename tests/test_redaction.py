@@ -57,3 +57,12 @@ def test_logging_filter() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "token is %s", (TOKEN,), None)
     RedactingFilter(secrets).filter(record)
     assert TOKEN not in record.getMessage()
+
+
+def test_a_links_token_is_a_secret_its_action_is_not() -> None:
+    secrets = Secrets()
+    token = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    secrets.add_url_tokens(f"parsec://127.0.0.1:6777/MyOrg?action=bootstrap_organization&token={token}", "bootstrap")
+    assert secrets.redact(f"action=bootstrap_organization&token={token}") == (
+        "action=bootstrap_organization&token=<redacted bootstrap>"
+    )
