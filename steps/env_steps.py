@@ -177,6 +177,6 @@ def references_exist(deployment: GuideDeployment, bundle: Bundle) -> None:
     missing = [
         f"{path} ({what})"
         for what, path in bundle.referenced_files()
-        if not deployment.path(path.removeprefix("./")).exists()
+        if not deployment.exists(path.removeprefix("./"))
     ]
     assert not missing, "the compose file references files the guide's steps never create: " + ", ".join(missing)

@@ -20,6 +20,7 @@ def create_bucket(deployment: GuideDeployment, name: str) -> None:
 
 @then(parsers.parse('the bucket "{name}" reports object lock "{state}"'))
 def object_lock(deployment: GuideDeployment, name: str, state: str) -> None:
+    name = deployment.bucket(name)
     try:
         config = deployment.s3_client().get_object_lock_configuration(Bucket=name)["ObjectLockConfiguration"]
     except ClientError as exc:
@@ -34,6 +35,7 @@ def object_lock(deployment: GuideDeployment, name: str, state: str) -> None:
 
 @then(parsers.parse('the bucket "{name}" reports versioning "{state}"'))
 def versioning(deployment: GuideDeployment, name: str, state: str) -> None:
+    name = deployment.bucket(name)
     status = deployment.s3_client().get_bucket_versioning(Bucket=name).get("Status")
     assert status == state, f"object locking keeps versions: versioning of {name} should be {state}; it is {status!r}"
 

@@ -6,7 +6,6 @@ import ipaddress
 from datetime import datetime, timezone
 from pathlib import Path
 
-import testinfra
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -34,13 +33,13 @@ def load_key(path: Path) -> rsa.RSAPrivateKey:
 @then(parsers.parse('"{first}" and "{second}" exist'))
 def two_files_exist(deployment: GuideDeployment, first: str, second: str) -> None:
     for name in (first, second):
-        assert deployment.path(name).is_file(), f"the guide's script makes {name}; it does not exist"
+        assert deployment.exists(name), f"the guide's script makes {name}; it does not exist"
 
 
 @then(parsers.parse('"{first}", "{second}" and "{third}" exist'))
 def three_files_exist(deployment: GuideDeployment, first: str, second: str, third: str) -> None:
     for name in (first, second, third):
-        assert deployment.path(name).is_file(), f"the guide's script makes {name}; it does not exist"
+        assert deployment.exists(name), f"the guide's script makes {name}; it does not exist"
 
 
 @then("the CA certificate is self-signed and is a CA with an RSA 4096 key")
@@ -122,8 +121,7 @@ def valid_now(deployment: GuideDeployment, service: str) -> None:
 
 @then(parsers.parse('"{name}" has group id {gid:d} and mode {mode}'))
 def group_and_mode(deployment: GuideDeployment, name: str, gid: int, mode: str) -> None:
-    host = testinfra.get_host("local://")
-    file = host.file(str(deployment.path(name)))
+    file = deployment.host_file(name)
     assert file.exists, f"the guide's setup-tls.sh makes {name}; it does not exist"
     assert file.gid == gid, f"the guide gives {name} the group {gid} (the server container's); it has {file.gid}"
     assert file.mode == int(mode, 8), f"the guide gives {name} mode {mode}; it has {file.mode:o}"
