@@ -20,16 +20,17 @@ def create_bucket(deployment: GuideDeployment, name: str) -> None:
 
 @then(parsers.parse('the bucket "{name}" reports object lock "{state}"'))
 def object_lock(deployment: GuideDeployment, name: str, state: str) -> None:
-    name = deployment.bucket(name)
+    bucket = deployment.bucket(name)
+    which = name if bucket == name else f"{name} (here {bucket})"
     try:
-        config = deployment.s3_client().get_object_lock_configuration(Bucket=name)["ObjectLockConfiguration"]
+        config = deployment.s3_client().get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
     except ClientError as exc:
         raise AssertionError(
-            f"the guide creates {name} with object locking toggled on; the bucket has no lock configuration "
+            f"the guide creates {which} with object locking toggled on; the bucket has no lock configuration "
             f"({exc.response.get('Error', {}).get('Code')})"
         ) from None
     assert config.get("ObjectLockEnabled") == state, (
-        f"the guide's bucket {name} has object lock {state}; it reports {config.get('ObjectLockEnabled')!r}"
+        f"the guide's bucket {which} has object lock {state}; it reports {config.get('ObjectLockEnabled')!r}"
     )
 
 

@@ -103,8 +103,10 @@ def names_sans(deployment: GuideDeployment, service: str, dns1: str, dns2: str, 
 @then(parsers.parse("the key of {service} matches its certificate"))
 def key_matches(deployment: GuideDeployment, service: str) -> None:
     cert = load_cert(deployment.path(f"{service}.crt"))
-    key = load_key(deployment.path(f"{service}.key"))
-    assert key.public_key().public_numbers() == cert.public_key().public_numbers(), (
+    assert deployment.exists(f"{service}.key"), f"the guide's setup-tls.sh makes {service}.key; it does not exist"
+    key = deployment.public_key(f"{service}.key")
+    assert isinstance(key, rsa.RSAPublicKey), f"{service}.key is a {type(key).__name__}, the guide makes RSA keys"
+    assert key.public_numbers() == cert.public_key().public_numbers(), (
         f"{service}.key is not the key of {service}.crt: the server could not use them together"
     )
 
