@@ -47,7 +47,12 @@ def test_command_line_over_ini(pytester: pytest.Pytester) -> None:
     [
         (("--parsec-version", "nope"), "*'nope' is not a version number*"),
         (("--parsec-version", "9.0.0"), "*Parsec 9.0.0 (generation 9.x) is not yet available*"),
-        (("--stack", "compose"), "*--stack compose is not yet available*"),
+        (("--stack", "compose"), "*--stack compose needs a Docker engine with the compose plugin*"),
+        (("--stack", "external"), "*--stack external needs --deployment FILE*"),
+        (("--deployment", "x.toml"), "*--deployment is for --stack external*"),
+        (("--stack", "external", "--deployment", "nope.toml"), "*--deployment *nope.toml: no such file*"),
+        (("--stack", "external", "--deployment", "x", "--keep-stack"), "*the external stack starts none*"),
+        (("--stack", "external", "--deployment", "x", "--invite-email", "a@b.c"), "*add --allow-writes*"),
         (("--stack", "kubernetes"), "*invalid choice*"),
     ],
 )
