@@ -72,13 +72,15 @@ class Kept:
     check_command: str
     environ: dict[str, str]
 
-    def run(self, tmp_path: Path, *args: str, toml: Path | None = None) -> Outcome:
+    def run(self, tmp_path: Path, *args: str, toml: Path | None = None, env_file: Path | None = None) -> Outcome:
         """The printed command, run from the project as a user would (its own reports directory)."""
         reports = tmp_path / "reports"
         reports.mkdir(parents=True, exist_ok=True)
         command = self.check_command
         if toml is not None:
             command = command.replace(shlex.quote(str(self.toml)), shlex.quote(str(toml)))
+        if env_file is not None:
+            command = command.replace(shlex.quote(str(self.env_file)), shlex.quote(str(env_file)))
         extra = shlex.join(["--reports-dir", str(reports), *args])
         done = subprocess.run(
             ["bash", "-c", f"{command} {extra}"], cwd=PROJECT, capture_output=True, text=True, timeout=300
@@ -221,6 +223,41 @@ def test_a_missing_bucket_fails_saying_so(kept: Kept, tmp_path: Path) -> None:
     run = kept.run(tmp_path, "-m", "s3_bucket", "-k", "create_a_new_bucket", toml=broken)
     state, message = run.outcomes()[S3_CREATE]
     assert state == "failed" and "the guide creates the bucket never-made" in message, message
+
+
+@pytest.mark.selftest
+def test_a_database_without_the_migrations_fails_its_scenario(kept: Kept, tmp_path: Path) -> None:
+    with psycopg.connect(kept.environ[ENV_DSN], connect_timeout=5, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE never_migrated")
+    env_file = tmp_path / "deployment.env"
+    dsn = kept.environ[ENV_DSN].rsplit("/", 1)[0] + "/never_migrated"
+    env_file.write_text(kept.env_file.read_text().replace(shlex.quote(kept.environ[ENV_DSN]), shlex.quote(dsn)))
+    assert env_file.read_text() != kept.env_file.read_text()
+    run = kept.run(tmp_path, "-m", "database_migration", env_file=env_file)
+    outcomes = run.outcomes()
+    state, message = outcomes[DB_MIGRATIONS]
+    assert state == "failed" and "14 of the 14 migrations are not applied: 0001_initial.sql" in message, message
+    state, message = outcomes["test_check_that_the_database_is_accessible"]
+    assert state == "failed" and "the guide's database is 'parsec'; connected to 'never_migrated'" in message
+
+
+@pytest.mark.selftest
+def test_a_ca_that_did_not_issue_the_certificate_fails_its_requirement(kept: Kept, tmp_path: Path) -> None:
+    loaded = load(kept.toml, kept.environ)
+    other_ca = tmp_path / "other-ca.crt"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=Another CA", "-days", "1",
+         "-keyout", str(tmp_path / "other-ca.key"), "-out", str(other_ca)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    broken = tmp_path / "other-ca.toml"
+    broken.write_text(kept.toml.read_text().replace(str(loaded.server.ca_file), str(other_ca)))
+    run = kept.run(tmp_path, "-m", "requirements or tls_certificates", toml=broken)
+    outcomes = run.outcomes()
+    state, message = outcomes["test_component_is_present_for_the_chosen_stack[A TLS/SSL server certificate]"]
+    assert state == "failed" and "no verified TLS handshake" in message and "certificate verify failed" in message
+    state, message = outcomes[TLS_SERVICE.format("parsec-backend")]
+    assert state == "failed" and "should be issued by the custom CA (CN=Another CA)" in message, message
 
 
 # -- what the stack skips without access -------------------------------------------------------------
