@@ -11,11 +11,11 @@ Feature: Generating the required TLS certificates
 
   Scenario Outline: The script generates the key, the CSR and the certificate of <service>
     Given the TLS certificates are generated
-    Then "<service>.key", "<service>.csr" and "<service>.crt" exist
-    And the certificate of <service> is issued and signed by the custom CA
+    Then the certificate of <service> is issued and signed by the custom CA
     And the certificate of <service> names DNS:<service>, DNS:localhost and IP:127.0.0.1
-    And the key of <service> matches its certificate
     And the certificate of <service> is valid now
+    And "<service>.key", "<service>.csr" and "<service>.crt" exist
+    And the key of <service> matches its certificate
 
     Examples:
       | service        |

@@ -12,3 +12,4 @@ Feature: Starting the services
     And parsec-s3 answers HTTPS with a certificate that verifies against the custom CA
     And parsec-smtp answers EHLO
     And the mail web interface of parsec-smtp answers
+    And parsec-smtp listens only where the guide publishes it

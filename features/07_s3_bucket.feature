@@ -20,3 +20,4 @@ Feature: Create the S3 Bucket
     When I restart parsec-backend
     Then parsec-backend serves HTTPS on the address it is published on
     And parsec-backend presents the certificate of parsec-backend, issued by the custom CA
+    And parsec-backend listens only where the guide publishes it

@@ -9,7 +9,7 @@ from pytest_bdd import parsers, then, when
 
 from fixtures.deployment import GuideDeployment
 from fixtures.living_guide.evidence import Evidence
-from fixtures.stacks.base import CommandResult, Stack
+from fixtures.stacks.base import CommandResult
 
 
 @dataclass(frozen=True)
@@ -29,21 +29,12 @@ class MigrationRun:
 
 
 def applied(deployment: GuideDeployment) -> list[tuple[object, ...]]:
-    dsn = deployment.stack.rewrite(deployment.env("parsec-db.env")["PARSEC_DB"])
-    query = deployment.release.adapter.applied_migrations_query()
-    try:
-        with psycopg.connect(dsn, connect_timeout=5) as conn:
-            try:
-                return [tuple(row) for row in conn.execute(query).fetchall()]
-            except psycopg.errors.UndefinedTable:
-                return []
-    except psycopg.OperationalError as exc:
-        raise AssertionError(f"the DSN of parsec-db.env does not reach the database: {exc}") from None
+    return deployment.applied_migrations()
 
 
 @when(parsers.parse('I connect with the DSN of "{name}"'), target_fixture="conninfo")
-def connect(deployment: GuideDeployment, stack: Stack, name: str) -> ConnInfo:
-    dsn = stack.rewrite(deployment.env(name)["PARSEC_DB"])
+def connect(deployment: GuideDeployment, name: str) -> ConnInfo:
+    dsn = deployment.database_dsn()
     try:
         with psycopg.connect(dsn, connect_timeout=5) as conn:
             info = conn.info

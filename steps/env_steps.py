@@ -175,8 +175,6 @@ def no_spontaneous_bootstrap(deployment: GuideDeployment, name: str) -> None:
 @then("every env file, secret and volume file the compose file references exists")
 def references_exist(deployment: GuideDeployment, bundle: Bundle) -> None:
     missing = [
-        f"{path} ({what})"
-        for what, path in bundle.referenced_files()
-        if not deployment.path(path.removeprefix("./")).exists()
+        f"{path} ({what})" for what, path in bundle.referenced_files() if not deployment.exists(path.removeprefix("./"))
     ]
     assert not missing, "the compose file references files the guide's steps never create: " + ", ".join(missing)

@@ -27,6 +27,7 @@ class SentMail:
 )
 def send_test_mail(deployment: GuideDeployment, stack: Stack, script: str, name: str) -> SentMail:
     """The transaction of ping-mailhog.sh: log in as USER@localhost, mail a date to rcpt@test.com."""
+    deployment.performs(f"runs {script}")
     env = stack.rewrite_env(deployment.env(name))
     host, port = env.get("PARSEC_EMAIL_HOST", ""), env.get("PARSEC_EMAIL_PORT", "")
     body = datetime.now(timezone.utc).isoformat(sep=" ", timespec="microseconds")

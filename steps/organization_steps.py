@@ -9,11 +9,11 @@ from urllib.parse import urlsplit
 from pytest_bdd import given, parsers, then, when
 
 from fixtures.clients.mailbox import Mailbox, MailMessage
-from fixtures.deployment import ORGANIZATION, GuideDeployment
+from fixtures.deployment import GuideDeployment
 from fixtures.living_guide.evidence import Evidence
 from fixtures.living_guide.facts import mail_facts, mask_link
 from fixtures.releases.base import ClientCommandError, Device, OrganizationCreated
-from fixtures.stacks.base import Stack
+from fixtures.stacks.base import Stack, not_checked
 
 WRONG_TOKEN = "not-the-administration-token"
 LINK = re.compile(r"https://[^\s\"'<>]+")
@@ -45,7 +45,8 @@ def bootstrap_url(deployment: GuideDeployment, created: OrganizationCreated, nam
         f"the bootstrap url should point at the server ({server.scheme}://{server.netloc}); "
         f"it points at {url.scheme}://{url.netloc}"
     )
-    assert url.path.strip("/") == name, f"the bootstrap url should name {name}; its path is {url.path!r}"
+    actual = deployment.organization_name(name)
+    assert url.path.strip("/") == actual, f"the bootstrap url should name {actual}; its path is {url.path!r}"
     assert "bootstrap_organization" in url.query, "the bootstrap url carries no bootstrap_organization action"
 
 
@@ -54,6 +55,7 @@ def bootstrap_url(deployment: GuideDeployment, created: OrganizationCreated, nam
     target_fixture="refusal",
 )
 def create_with_wrong_token(deployment: GuideDeployment, name: str) -> Refusal:
+    name = deployment.organization_name(name)
     try:
         deployment.release.adapter.create_organization(deployment.client(), name, WRONG_TOKEN)
     except ClientCommandError as exc:
@@ -131,12 +133,11 @@ def first_user(deployment: GuideDeployment) -> Device:
 
 @when(parsers.parse('the first user invites "{email}" by email'), target_fixture="invitation")
 def invite(deployment: GuideDeployment, stack: Stack, device: Device, email: str) -> MailMessage:
+    try:
+        email = deployment.invite(device, email)
+    except ClientCommandError as exc:
+        raise AssertionError(f"the invitation of {email} failed:\n{exc}\n{exc.output[-1500:]}") from None
     mailbox = Mailbox(stack.mail_api_url)
-    with deployment.progress.phase(f"invite {email} by email"):
-        try:
-            deployment.release.adapter.invite_user(deployment.client(), device, email)
-        except ClientCommandError as exc:
-            raise AssertionError(f"the invitation of {email} failed:\n{exc}\n{exc.output[-1500:]}") from None
     message = mailbox.wait_for(lambda m: email in m.envelope_to, timeout=15, description=f"the invitation to {email}")
     for link in LINK.findall(message.text + (message.html or "")):
         deployment.secrets.add_url_tokens(link, "invitation token")
@@ -144,14 +145,17 @@ def invite(deployment: GuideDeployment, stack: Stack, device: Device, email: str
 
 
 @then(parsers.parse('an invitation arrives from PARSEC_EMAIL_SENDER to "{email}"'))
-def invitation_arrives(deployment: GuideDeployment, invitation: MailMessage, email: str, evidence: Evidence) -> None:
+def invitation_arrives(
+    deployment: GuideDeployment, created: OrganizationCreated, invitation: MailMessage, email: str, evidence: Evidence
+) -> None:
     evidence.record("Invitation mail", mail_facts(invitation))
+    email = deployment.stack.invitation_address(email)
     sender = deployment.env("parsec-smtp.env")["PARSEC_EMAIL_SENDER"]
     assert invitation.envelope_from == sender or sender in (invitation.from_header or ""), (
         f"the invitation should come from PARSEC_EMAIL_SENDER ({sender}); it comes from {invitation.envelope_from}"
     )
     assert email in invitation.envelope_to, f"the invitation should go to {email}; it goes to {invitation.envelope_to}"
-    assert ORGANIZATION in (invitation.subject or ""), (
+    assert created.organization in (invitation.subject or ""), (
         f"the invitation's subject should name the organization; it is {invitation.subject!r}"
     )
 
@@ -172,6 +176,8 @@ def smtp_login(deployment: GuideDeployment, invitation: MailMessage, name: str) 
     env = deployment.env(name)
     user, seen = env.get("PARSEC_EMAIL_HOST_USER"), invitation.auth_username
     assert user, f"{name} sets no PARSEC_EMAIL_HOST_USER: the server cannot log in to SMTP"
+    if not invitation.auth_recorded:
+        not_checked("the mail API does not record SMTP logins (MailHog's does not; the harness's mailsink does)")
     assert seen is not None, f"the server sent the invitation without logging in to SMTP (expected user {user})"
     assert seen == user, f"the server should log in to SMTP as PARSEC_EMAIL_HOST_USER ({user}); it logged in as {seen}"
     same_password = invitation.password_is(env.get("PARSEC_EMAIL_HOST_PASSWORD", ""))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pytest_bdd import parsers, then
 
 from fixtures.living_guide.evidence import Evidence
-from fixtures.stacks.base import Stack
+from fixtures.stacks.base import Stack, not_checked
 
 
 @then(parsers.parse('the stack provides "{component}"'))
@@ -14,6 +14,8 @@ def stack_provides(stack: Stack, component: str, evidence: Evidence) -> None:
     assert component in found, f"the guide requires {component}; the {stack.name} stack does not list it"
     requirement = found[component]
     evidence.record(component, {"provided by": requirement.provided_by or f"nothing: {requirement.problem}"})
+    if requirement.not_checked:
+        not_checked(requirement.not_checked)
     assert requirement.provided_by, (
         f"the guide requires {component}; nothing provides it on the {stack.name} stack: "
         f"{requirement.problem}. How to fix: {requirement.fix}"

@@ -21,21 +21,24 @@ def create_bucket(deployment: GuideDeployment, name: str) -> None:
 
 @then(parsers.parse('the bucket "{name}" reports object lock "{state}"'))
 def object_lock(deployment: GuideDeployment, name: str, state: str, evidence: Evidence) -> None:
+    bucket = deployment.bucket(name)
+    which = name if bucket == name else f"{name} (here {bucket})"
     try:
-        config = deployment.s3_client().get_object_lock_configuration(Bucket=name)["ObjectLockConfiguration"]
+        config = deployment.s3_client().get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
     except ClientError as exc:
         raise AssertionError(
-            f"the guide creates {name} with object locking toggled on; the bucket has no lock configuration "
+            f"the guide creates {which} with object locking toggled on; the bucket has no lock configuration "
             f"({exc.response.get('Error', {}).get('Code')})"
         ) from None
     evidence.record(f"Bucket {name}: object lock configuration", config)
     assert config.get("ObjectLockEnabled") == state, (
-        f"the guide's bucket {name} has object lock {state}; it reports {config.get('ObjectLockEnabled')!r}"
+        f"the guide's bucket {which} has object lock {state}; it reports {config.get('ObjectLockEnabled')!r}"
     )
 
 
 @then(parsers.parse('the bucket "{name}" reports versioning "{state}"'))
 def versioning(deployment: GuideDeployment, name: str, state: str, evidence: Evidence) -> None:
+    name = deployment.bucket(name)
     status = deployment.s3_client().get_bucket_versioning(Bucket=name).get("Status")
     evidence.record(f"Bucket {name}: versioning", {"status": status})
     assert status == state, f"object locking keeps versions: versioning of {name} should be {state}; it is {status!r}"

@@ -11,13 +11,13 @@ from urllib.parse import urlsplit
 import psycopg
 import requests
 from cryptography import x509
-from pytest_bdd import then, when
+from pytest_bdd import parsers, then, when
 
 from fixtures import bundle as b
-from fixtures.bundle import Bundle
 from fixtures.clients.mailbox import Mailbox
 from fixtures.deployment import GuideDeployment
 from fixtures.stacks.base import Stack
+from fixtures.stacks.files import testinfra_host
 
 
 def peer_certificate(host: str, port: int, ca_file: Path) -> x509.Certificate:
@@ -44,26 +44,24 @@ def start_services(deployment: GuideDeployment) -> None:
     deployment.ensure_services()
 
 
-def connect_as_compose_user(stack: Stack, bundle: Bundle, *, wrong_password: bool = False) -> None:
+def connect_as_compose_user(stack: Stack, *, wrong_password: bool = False) -> None:
     """Connect to parsec-postgres as the compose file's POSTGRES_USER (optionally with a wrong password)."""
-    env = bundle.service(b.DATABASE).environment
-    endpoint = stack.service(b.DATABASE).endpoint
-    password = env["POSTGRES_PASSWORD"]
+    login = stack.database_login()
     with psycopg.connect(
-        host=endpoint.host,
-        port=endpoint.port,
-        user=env["POSTGRES_USER"],
-        password="not-" + password if wrong_password else password,
-        dbname=env.get("POSTGRES_DB") or env["POSTGRES_USER"],
+        host=login.host,
+        port=login.port,
+        user=login.user,
+        password="not-" + login.password if wrong_password else login.password,
+        dbname=login.dbname,
         connect_timeout=5,
     ) as conn:
         conn.execute("SELECT 1")
 
 
 @then("parsec-postgres accepts the credentials of the compose file")
-def postgres_accepts(stack: Stack, bundle: Bundle) -> None:
+def postgres_accepts(stack: Stack) -> None:
     try:
-        connect_as_compose_user(stack, bundle)
+        connect_as_compose_user(stack)
     except psycopg.OperationalError as exc:
         raise AssertionError(
             f"{b.DATABASE} refuses the compose file's POSTGRES_USER and POSTGRES_PASSWORD: {exc}"
@@ -71,9 +69,9 @@ def postgres_accepts(stack: Stack, bundle: Bundle) -> None:
 
 
 @then("parsec-postgres refuses a wrong password")
-def postgres_refuses(stack: Stack, bundle: Bundle) -> None:
+def postgres_refuses(stack: Stack) -> None:
     try:
-        connect_as_compose_user(stack, bundle, wrong_password=True)
+        connect_as_compose_user(stack, wrong_password=True)
     except psycopg.OperationalError as exc:
         assert "password authentication failed" in str(exc), f"the connection failed, but not on the password: {exc}"
         return
@@ -132,3 +130,26 @@ def backend_certificate(deployment: GuideDeployment) -> None:
     assert presented == expected, (
         f"{b.SERVER} should present parsec-backend.crt; it presents {presented.subject.rfc4514_string()}"
     )
+
+
+def _bound_addresses(host_spec: str, port: int) -> list[str]:
+    """The addresses a TCP socket listens on at ``port`` on that host (``ss``/``netstat`` through testinfra)."""
+    found = []
+    for spec in testinfra_host(host_spec).socket.get_listening_sockets():
+        protocol, _, rest = spec.partition("://")
+        address, _, bound_port = rest.rpartition(":")
+        if protocol == "tcp" and bound_port == str(port):
+            found.append(address)
+    return sorted(set(found))
+
+
+@then(parsers.parse("{service} listens only where the guide publishes it"))
+def listens_where_published(stack: Stack, service: str) -> None:
+    for check in stack.bound_sockets(service):
+        bound = _bound_addresses(check.host_spec, check.port)
+        assert bound, f"{check.why}; nothing listens on port {check.port} on {check.host_spec}"
+        stray = [address for address in bound if check.addresses and address not in check.addresses]
+        assert not stray, (
+            f"{check.why}: port {check.port} on {check.host_spec} should be bound to "
+            f"{', '.join(check.addresses)} only; it is bound to {', '.join(bound)}"
+        )

@@ -6,7 +6,6 @@ import ipaddress
 from datetime import datetime, timezone
 from pathlib import Path
 
-import testinfra
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -36,13 +35,13 @@ def load_key(path: Path) -> rsa.RSAPrivateKey:
 @then(parsers.parse('"{first}" and "{second}" exist'))
 def two_files_exist(deployment: GuideDeployment, first: str, second: str) -> None:
     for name in (first, second):
-        assert deployment.path(name).is_file(), f"the guide's script makes {name}; it does not exist"
+        assert deployment.exists(name), f"the guide's script makes {name}; it does not exist"
 
 
 @then(parsers.parse('"{first}", "{second}" and "{third}" exist'))
 def three_files_exist(deployment: GuideDeployment, first: str, second: str, third: str) -> None:
     for name in (first, second, third):
-        assert deployment.path(name).is_file(), f"the guide's script makes {name}; it does not exist"
+        assert deployment.exists(name), f"the guide's script makes {name}; it does not exist"
 
 
 @then("the CA certificate is self-signed and is a CA with an RSA 4096 key")
@@ -108,8 +107,10 @@ def names_sans(deployment: GuideDeployment, service: str, dns1: str, dns2: str, 
 @then(parsers.parse("the key of {service} matches its certificate"))
 def key_matches(deployment: GuideDeployment, service: str) -> None:
     cert = load_cert(deployment.path(f"{service}.crt"))
-    key = load_key(deployment.path(f"{service}.key"))
-    assert key.public_key().public_numbers() == cert.public_key().public_numbers(), (
+    assert deployment.exists(f"{service}.key"), f"the guide's setup-tls.sh makes {service}.key; it does not exist"
+    key = deployment.public_key(f"{service}.key")
+    assert isinstance(key, rsa.RSAPublicKey), f"{service}.key is a {type(key).__name__}, the guide makes RSA keys"
+    assert key.public_numbers() == cert.public_key().public_numbers(), (
         f"{service}.key is not the key of {service}.crt: the server could not use them together"
     )
 
@@ -126,8 +127,7 @@ def valid_now(deployment: GuideDeployment, service: str) -> None:
 
 @then(parsers.parse('"{name}" has group id {gid:d} and mode {mode}'))
 def group_and_mode(deployment: GuideDeployment, name: str, gid: int, mode: str) -> None:
-    host = testinfra.get_host("local://")
-    file = host.file(str(deployment.path(name)))
+    file = deployment.host_file(name)
     assert file.exists, f"the guide's setup-tls.sh makes {name}; it does not exist"
     assert file.gid == gid, f"the guide gives {name} the group {gid} (the server container's); it has {file.gid}"
     assert file.mode == int(mode, 8), f"the guide gives {name} mode {mode}; it has {file.mode:o}"

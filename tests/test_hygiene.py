@@ -784,7 +784,7 @@ def _invalid_yaml(bundle: Path) -> None:
     ("args", "edit", "message", "usage_error"),
     [
         (("--parsec-version", "nope"), None, "'nope' is not a version number", True),
-        (("--stack", "compose"), None, "--stack compose is not yet available", True),
+        (("--stack", "compose"), None, "--stack compose needs a Docker engine with the compose plugin", True),
         (("--workdir", "{file}"), None, "--workdir {file} exists and is not a directory", True),
         (("--reports-dir", "{file}/reports"), None, "cannot create the reports directory {file}/reports", True),
         (("--bundle", "{missing}"), None, "bundle directory {missing} does not exist", False),

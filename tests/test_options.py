@@ -52,7 +52,12 @@ def test_command_line_over_ini(pytester: pytest.Pytester) -> None:
         (("--parsec-wheel", "missing/parsec_cloud-3.9.3-py3-none-any.whl"), "*--parsec-wheel *: cannot read it*"),
         (("--parsec-wheel", "parsec.tar.gz"), "*is not a wheel file name*"),
         (("--parsec-version", "3.9.3", "--parsec-spec", "parsec-cloud==3.9.3"), "*each name the release*"),
-        (("--stack", "compose"), "*--stack compose is not yet available*"),
+        (("--stack", "compose"), "*--stack compose needs a Docker engine with the compose plugin*"),
+        (("--stack", "external"), "*--stack external needs --deployment FILE*"),
+        (("--deployment", "x.toml"), "*--deployment is for --stack external*"),
+        (("--stack", "external", "--deployment", "nope.toml"), "*--deployment *nope.toml: no such file*"),
+        (("--stack", "external", "--deployment", "x", "--keep-stack"), "*the external stack starts none*"),
+        (("--stack", "external", "--deployment", "x", "--invite-email", "a@b.c"), "*add --allow-writes*"),
         (("--stack", "kubernetes"), "*invalid choice*"),
     ],
 )
