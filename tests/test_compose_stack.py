@@ -21,11 +21,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fixtures import BUNDLES_DIR
 from fixtures import bundle as b
 from fixtures.bundle import Bundle
 from fixtures.errors import PrerequisiteMissing, ServiceNotReady
 from fixtures.progress import Progress
 from fixtures.releases import Release, adapter_for
+from fixtures.releases.source import from_version
 from fixtures.services.compose import ComposeProject, check_engine
 from fixtures.stacks.compose import OVERRIDE_FILE, ComposeStack
 from tests.runner import BUNDLE, run_features
@@ -69,23 +71,34 @@ def compose_cli(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], di
     return ["docker", "compose"], {**os.environ, "DOCKER_CONFIG": str(config)}
 
 
+# Each generation's bundle is checked: the release's version picks it.
+@pytest.fixture(scope="module", params=["2.16.3", "3.9.3"])
+def version(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def after_the_guide(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the bundle after the guide's setup-tls.sh and gen-admin-token.sh."""
+def after_the_guide(tmp_path_factory: pytest.TempPathFactory, version: str) -> Path:
+    """A copy of the release's bundle after the guide's setup-tls.sh and gen-admin-token.sh."""
     directory = tmp_path_factory.mktemp("compose") / "deployment"
-    shutil.copytree(BUNDLE, directory)
+    shutil.copytree(_bundle(version), directory)
     for script in ("setup-tls.sh", "gen-admin-token.sh"):
         subprocess.run(["bash", script], cwd=directory, check=True, capture_output=True, timeout=300)
     return directory
 
 
-def _stack(directory: Path, command: str = "docker compose") -> ComposeStack:
+def _bundle(version: str) -> Path:
+    return BUNDLES_DIR / adapter_for(version).bundle_name
+
+
+def _stack(directory: Path, command: str = "docker compose", version: str = "2.16.3") -> ComposeStack:
     workdir = directory.parent
     project = ComposeProject.from_fixtures(
         command, [str(directory / b.COMPOSE_FILE), str(workdir / OVERRIDE_FILE)], PROJECT_NAME, ["up -d"], ["down -v"]
     )
-    release = Release(adapter_for("2.16.3"), cache_dir=workdir / "cache", progress=Progress(lambda line: None))
-    return ComposeStack(Bundle.load(BUNDLE), directory, workdir, release, Progress(lambda line: None), project=project)
+    release = Release(from_version(version), cache_dir=workdir / "cache", progress=Progress(lambda line: None))
+    bundle = Bundle.load(_bundle(version))
+    return ComposeStack(bundle, directory, workdir, release, Progress(lambda line: None), project=project)
 
 
 def _config(cli: tuple[list[str], dict[str, str]], *files: Path) -> subprocess.CompletedProcess[str]:
@@ -99,9 +112,10 @@ def _config(cli: tuple[list[str], dict[str, str]], *files: Path) -> subprocess.C
 
 
 def test_the_bundle_and_the_override_validate_after_the_guides_steps(
-    compose_cli: tuple[list[str], dict[str, str]], after_the_guide: Path
+    compose_cli: tuple[list[str], dict[str, str]], after_the_guide: Path, version: str
 ) -> None:
-    stack = _stack(after_the_guide)
+    stack = _stack(after_the_guide, version=version)
+    adapter = stack.release.adapter
     override = stack.write_override()
     ran = _config(compose_cli, after_the_guide / b.COMPOSE_FILE, override)
     assert ran.returncode == 0, f"docker compose config refuses the bundle with the override:\n{ran.stderr}"
@@ -114,11 +128,13 @@ def test_the_bundle_and_the_override_validate_after_the_guides_steps(
         expected = {("127.0.0.1", port, container) for container, port in stack.ports[name].items()}
         assert published == expected, f"{name}: the override replaces the guide's ports with free loopback ones"
     server = config["services"][b.SERVER]
-    assert server["environment"]["PARSEC_BACKEND_ADDR"] == f"parsec://127.0.0.1:{stack.ports[b.SERVER][6777]}", (
+    public = f"{adapter.address_scheme}://127.0.0.1:{stack.ports[b.SERVER][6777]}"
+    assert server["environment"][adapter.public_address_variable] == public, (
         "the server's public address follows its published port"
     )
     assert server["environment"]["AWS_CA_BUNDLE"] == "/run/secrets/mini-ca-crt", "the bundle's environment stays"
-    assert server["image"] == Bundle.load(BUNDLE).service(b.SERVER).image, "the bundle's image stays"
+    assert server["image"] == stack.bundle.service(b.SERVER).image, "the bundle's image stays"
+    assert server["image"].startswith(adapter.server_image + ":"), "the release generation's server image"
 
 
 def test_the_bundle_alone_validates_after_the_guides_steps(
@@ -129,13 +145,14 @@ def test_the_bundle_alone_validates_after_the_guides_steps(
 
 
 def test_every_env_file_and_secret_exists_after_the_guides_steps(
-    compose_cli: tuple[list[str], dict[str, str]], after_the_guide: Path, tmp_path: Path
+    compose_cli: tuple[list[str], dict[str, str]], after_the_guide: Path, tmp_path: Path, version: str
 ) -> None:
-    missing = [path for _, path in Bundle.load(BUNDLE).referenced_files() if not (after_the_guide / path).exists()]
+    bundle = _bundle(version)
+    missing = [path for _, path in Bundle.load(bundle).referenced_files() if not (after_the_guide / path).exists()]
     assert not missing, f"the guide's steps leave these referenced files unmade: {missing}"
     # Before the guide's steps compose itself refuses the project: the check above can fail.
     fresh = tmp_path / "fresh"
-    shutil.copytree(BUNDLE, fresh)
+    shutil.copytree(bundle, fresh)
     ran = _config(compose_cli, fresh / b.COMPOSE_FILE)
     assert ran.returncode != 0 and "parsec-admin-token.env" in ran.stderr, ran.stderr
 

@@ -26,7 +26,8 @@ from botocore.config import Config
 from fixtures import bundle as b
 from fixtures.deployment_file import ENV_DSN, ENV_S3_KEY, ENV_S3_SECRET, ENV_TOKEN, load
 from fixtures.progress import Progress
-from fixtures.releases import Release, adapter_for
+from fixtures.releases import Release
+from fixtures.releases.source import from_version
 from fixtures.stacks.base import NotChecked
 from fixtures.stacks.external import ExternalStack
 from tests.runner import BUNDLE, PROJECT, run_features
@@ -269,7 +270,7 @@ def _stack(tmp_path: Path, text: str = "") -> ExternalStack:
     toml.write_text(
         '[server]\nurl = "parsec://127.0.0.1:1"\nca_file = "ca.crt"\nadmin_token_env = "T"\n' + text, encoding="utf-8"
     )
-    release = Release(adapter_for("2.16.3"), cache_dir=tmp_path, progress=Progress(lambda line: None))
+    release = Release(from_version("2.16.3"), cache_dir=tmp_path, progress=Progress(lambda line: None))
     return ExternalStack(load(toml, {"T": "token"}), tmp_path / "mirror", release)
 
 
