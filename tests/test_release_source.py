@@ -78,3 +78,11 @@ def test_each_generation_has_its_adapter_and_bundle(version: str, generation: st
     adapter = adapter_for(version)
     assert (adapter.generation, adapter.bundle_name) == (generation, bundle)
     assert (Path(__file__).parent.parent / "compose" / bundle / "parsec-server.docker.yaml").is_file()
+
+
+def test_each_source_names_itself_again_for_a_later_run(tmp_path: Path) -> None:
+    wheel = tmp_path / "parsec_cloud-3.9.3-cp312-cp312-manylinux_2_28_x86_64.whl"
+    wheel.write_bytes(b"candidate")
+    assert from_version("3.9.3").options() == ["--parsec-version", "3.9.3"]
+    assert from_spec("parsec-cloud==3.9.3").options() == ["--parsec-spec", "parsec-cloud==3.9.3"]
+    assert from_wheel(wheel).options() == ["--parsec-wheel", str(wheel)]
