@@ -74,6 +74,37 @@ def refused(deployment: GuideDeployment, refusal: Refusal) -> None:
     )
 
 
+@when(
+    parsers.parse('a client bootstraps "{name}", an organization the administrator never created'),
+    target_fixture="refusal",
+)
+def bootstrap_uncreated(deployment: GuideDeployment, name: str) -> Refusal:
+    adapter = deployment.release.adapter
+    try:
+        adapter.bootstrap_organization(
+            deployment.client(),
+            adapter.spontaneous_bootstrap_url(deployment.server_addr(), name),
+            human_label="Squatter",
+            human_email="squatter@example.com",
+            device_label="squatter-device",
+            password="squatter-password",
+        )
+    except ClientCommandError as exc:
+        return Refusal(name, exc)
+    return Refusal(name, None)
+
+
+@then(parsers.parse('the server refuses the bootstrap of "{name}"'))
+def bootstrap_refused(deployment: GuideDeployment, refusal: Refusal, name: str) -> None:
+    assert refusal.error is not None, (
+        f"the server let a client bootstrap {name}, an organization the administrator never created: "
+        "spontaneous organization bootstrap is on, while the guide sets "
+        "PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP=false so that only the administrator creates organizations"
+    )
+    status = deployment.admin().organization(name).status
+    assert status != 200, f"the bootstrap of {name} was refused, yet the administration API now knows {name}"
+
+
 @given(parsers.parse('the organization "{name}" is created'), target_fixture="created")
 def organization_created(deployment: GuideDeployment, name: str) -> OrganizationCreated:
     return deployment.ensure_organization(name)
@@ -82,7 +113,7 @@ def organization_created(deployment: GuideDeployment, name: str) -> Organization
 @when("I join the organization with the bootstrap link", target_fixture="device")
 def join(deployment: GuideDeployment, created: OrganizationCreated) -> Device:
     try:
-        return deployment.bootstrap(created.bootstrap_url)
+        return deployment.bootstrap(created.bootstrap_url, created.organization)
     except ClientCommandError as exc:
         raise AssertionError(f"bootstrapping {created.organization} failed:\n{exc}\n{exc.output[-1500:]}") from None
 
