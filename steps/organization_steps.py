@@ -15,6 +15,13 @@ from fixtures.stacks.base import Stack
 
 WRONG_TOKEN = "not-the-administration-token"
 LINK = re.compile(r"https://[^\s\"'<>]+")
+ANY_LINK = re.compile(r"[a-z][a-z0-9+]*://[^\s\"'<>]+")
+
+
+def register_links(deployment: GuideDeployment, text: str) -> None:
+    """Register the tokens of every link in ``text`` (a client's output) as invitation tokens."""
+    for link in ANY_LINK.findall(text):
+        deployment.secrets.add_url_tokens(link, "invitation token")
 
 
 @dataclass(frozen=True)
@@ -161,9 +168,11 @@ def invite(deployment: GuideDeployment, stack: Stack, device: Device, email: str
     mailbox = Mailbox(stack.mail_api_url)
     with deployment.progress.phase(f"invite {email} by email"):
         try:
-            deployment.release.adapter.invite_user(deployment.client(), device, email)
+            output = deployment.release.adapter.invite_user(deployment.client(), device, email)
         except ClientCommandError as exc:
+            register_links(deployment, exc.output)  # the invitation exists: its link is a secret
             raise AssertionError(f"the invitation of {email} failed:\n{exc}\n{exc.output[-1500:]}") from None
+        register_links(deployment, output)
     message = mailbox.wait_for(lambda m: email in m.envelope_to, timeout=15, description=f"the invitation to {email}")
     for link in LINK.findall(message.text + (message.html or "")):
         deployment.secrets.add_url_tokens(link, "invitation token")
@@ -199,6 +208,9 @@ def smtp_login(deployment: GuideDeployment, invitation: MailMessage, name: str) 
     user, seen = env.get("PARSEC_EMAIL_HOST_USER"), invitation.auth_username
     assert user, f"{name} sets no PARSEC_EMAIL_HOST_USER: the server cannot log in to SMTP"
     assert seen is not None, f"the server sent the invitation without logging in to SMTP (expected user {user})"
-    assert seen == user, f"the server should log in to SMTP as PARSEC_EMAIL_HOST_USER ({user}); it logged in as {seen}"
-    same_password = invitation.password_is(env.get("PARSEC_EMAIL_HOST_PASSWORD", ""))
-    assert same_password, "the server logged in to SMTP with another password than PARSEC_EMAIL_HOST_PASSWORD"
+    problems = []  # both at once: a wrong user does not hide a wrong password
+    if seen != user:
+        problems.append(f"the server should log in to SMTP as PARSEC_EMAIL_HOST_USER ({user}); it logged in as {seen}")
+    if not invitation.password_is(env.get("PARSEC_EMAIL_HOST_PASSWORD", "")):
+        problems.append("the server logged in to SMTP with another password than PARSEC_EMAIL_HOST_PASSWORD")
+    assert not problems, "\n".join(problems)
