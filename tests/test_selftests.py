@@ -848,4 +848,4 @@ def test_a_broken_run_shows_no_link_token(children: Children, run_id: str) -> No
     """Failures print client output; the bootstrap and invitation tokens in it stay redacted."""
     run = children.result(run_id)
     leaked = sorted({match.group(0)[:12] + "…" for match in LINK_TOKEN.finditer(run.output)})
-    assert not leaked, f"the output of a broken run shows link tokens: {', '.join(leaked)}" + _show(run)
+    assert not leaked, f"the output of a broken run shows link tokens: {', '.join(leaked)} (not shown in full)"
