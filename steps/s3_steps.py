@@ -102,16 +102,15 @@ def blocks_in_bucket(deployment: GuideDeployment, written: WrittenFile, name: st
     before = written.objects_before if written.bucket == name else {}
     new = {key: size for key, size in after.items() if key not in before}
     prefix = f"{written.organization}/"
-    assert new, (
+    blocks = {key: size for key, size in new.items() if key.startswith(prefix)}
+    found = (
+        f"{len(new)} new object(s) ({', '.join(sorted(new)[:3])}), {sum(blocks.values())} bytes under {prefix}"
+        if new
+        else f"no new object (it holds {len(after)})"
+    )
+    assert blocks and sum(blocks.values()) >= written.size, (
         f"the guide's S3 object storage stores the data blocks: the server accepted the file {written.name} "
-        f"({written.size} bytes) but no new object appeared in the bucket {name} (it holds {len(after)}); "
-        "the server stores its blocks elsewhere: check PARSEC_BLOCKSTORE"
-    )
-    keys = sorted(new)
-    assert all(key.startswith(prefix) for key in keys), (
-        f"the server stores blocks as {prefix}<block id>; the new objects are {', '.join(keys[:5])}"
-    )
-    assert sum(new.values()) >= written.size, (
-        f"the new objects of the bucket {name} hold {sum(new.values())} bytes, less than the "
-        f"{written.size} bytes of {written.name}"
+        f"({written.size} bytes) of {written.organization}, so the bucket {name} should hold at least as many "
+        f"bytes of new objects under {prefix}<block id>; it got {found} "
+        "(check PARSEC_BLOCKSTORE: the server stores its blocks elsewhere)"
     )

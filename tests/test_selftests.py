@@ -539,7 +539,7 @@ RUNS = (
                 {
                     S3_BLOCKS: (
                         "stores the data blocks: the server accepted the file blocks-check.bin",
-                        "no new object appeared in the bucket parsec",
+                        "it got no new object",
                     )
                 },
             ),
