@@ -15,13 +15,25 @@ def test_phase_names_lose_their_ports() -> None:
 
 def test_reads_phases_and_failed_scenarios(tmp_path: Path) -> None:
     (tmp_path / "timings.json").write_text(
-        json.dumps({"phases": [{"name": "start parsec-smtp on 127.0.0.1:1234", "seconds": 0.25, "ok": True}]})
+        json.dumps(
+            {
+                "phases": [
+                    {"name": "start parsec-smtp on 127.0.0.1:1234", "seconds": 0.25, "ok": True},
+                    {"name": "run setup-tls.sh", "seconds": 3.5, "ok": True},
+                    {"name": "run setup-tls.sh", "seconds": 0.01, "ok": True},
+                ]
+            }
+        )
     )
     (tmp_path / "junit.xml").write_text(
         '<testsuites><testsuite><testcase name="test_a"/><testcase name="test_b"><failure message="x"/></testcase>'
         '<testcase name="test_c"><error message="y"/></testcase></testsuite></testsuites>'
     )
-    assert read_phases(tmp_path / "timings.json") == [("start parsec-smtp", 0.25)]
+    assert read_phases(tmp_path / "timings.json") == [
+        ("start parsec-smtp", 0.25),
+        ("run setup-tls.sh", 3.5),
+        ("run setup-tls.sh (again)", 0.01),
+    ]
     assert read_failed(tmp_path / "junit.xml") == ["test_b", "test_c"]
     assert read_phases(tmp_path / "absent.json") == [] and read_failed(tmp_path / "absent.xml") == []
 
