@@ -25,7 +25,7 @@ own control.
 
 The child runs the selected tests need start together when the first of them asks, WORKERS at a
 time (each keeps about one core busy); the whole module (22 child runs and 2 controls) takes
-~135 s on two cores shared with other work.
+~90 s on two idle cores, ~135 s when they are shared with other work.
 """
 
 from __future__ import annotations
