@@ -13,3 +13,7 @@ Feature: Create the first organization
   Scenario: A wrong administration token is refused
     When I create the organization "Intruder" with a wrong administration token
     Then the server refuses to create the organization
+
+  Scenario: Only the administrator creates organizations
+    When a client bootstraps "Unannounced", an organization the administrator never created
+    Then the server refuses the bootstrap of "Unannounced"

@@ -44,16 +44,17 @@ def images_pinned(bundle: Bundle) -> None:
 
 @then("the compose file publishes these ports on 127.0.0.1 only:")
 def published_loopback(bundle: Bundle, datatable: list[list[str]]) -> None:
+    problems = []  # every port at once: one exposed port does not hide another
     for service_name, port in datatable[1:]:
-        service = bundle.service(service_name)
-        mapping = service.published(int(port))
-        assert mapping is not None and mapping.host_port, (
-            f"the guide publishes port {port} of {service_name}; it is not"
-        )
-        assert mapping.loopback_only, (
-            f"the guide publishes port {port} of {service_name} on 127.0.0.1 only; "
-            f"it is published on {mapping.host_ip or 'all interfaces'}"
-        )
+        mapping = bundle.service(service_name).published(int(port))
+        if mapping is None or not mapping.host_port:
+            problems.append(f"the guide publishes port {port} of {service_name}; it is not")
+        elif not mapping.loopback_only:
+            problems.append(
+                f"the guide publishes port {port} of {service_name} on 127.0.0.1 only; "
+                f"it is published on {mapping.host_ip or 'all interfaces'}"
+            )
+    assert not problems, "\n".join(problems)
 
 
 @then("no port is published on all interfaces")

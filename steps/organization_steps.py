@@ -79,6 +79,35 @@ def refused(deployment: GuideDeployment, refusal: Refusal) -> None:
     )
 
 
+@when(
+    parsers.parse('a client bootstraps "{name}", an organization the administrator never created'),
+    target_fixture="refusal",
+)
+def bootstrap_uncreated(deployment: GuideDeployment, name: str) -> Refusal:
+    adapter = deployment.release.adapter
+    try:
+        adapter.bootstrap_organization(
+            deployment.client(),
+            adapter.spontaneous_bootstrap_url(deployment.server_addr(), name),
+            human_label="Squatter",
+            human_email="squatter@example.com",
+            device_label="squatter-device",
+            password="squatter-password",
+        )
+    except ClientCommandError as exc:
+        return Refusal(name, exc)
+    return Refusal(name, None)
+
+
+@then(parsers.parse('the server refuses the bootstrap of "{name}"'))
+def bootstrap_refused(refusal: Refusal, name: str) -> None:
+    assert refusal.error is not None, (
+        f"the server let a client bootstrap {name}, an organization the administrator never created: "
+        "spontaneous organization bootstrap is on, while the guide sets "
+        "PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP=false so that only the administrator creates organizations"
+    )
+
+
 @given(parsers.parse('the organization "{name}" is created'), target_fixture="created")
 def organization_created(deployment: GuideDeployment, name: str) -> OrganizationCreated:
     return deployment.ensure_organization(name)
@@ -87,7 +116,7 @@ def organization_created(deployment: GuideDeployment, name: str) -> Organization
 @when("I join the organization with the bootstrap link", target_fixture="device")
 def join(deployment: GuideDeployment, created: OrganizationCreated) -> Device:
     try:
-        return deployment.bootstrap(created.bootstrap_url)
+        return deployment.bootstrap(created.bootstrap_url, created.organization)
     except ClientCommandError as exc:
         raise AssertionError(f"bootstrapping {created.organization} failed:\n{exc}\n{exc.output[-1500:]}") from None
 
@@ -179,6 +208,9 @@ def smtp_login(deployment: GuideDeployment, invitation: MailMessage, name: str) 
     if not invitation.auth_recorded:
         not_checked("the mail API does not record SMTP logins (MailHog's does not; the harness's mailsink does)")
     assert seen is not None, f"the server sent the invitation without logging in to SMTP (expected user {user})"
-    assert seen == user, f"the server should log in to SMTP as PARSEC_EMAIL_HOST_USER ({user}); it logged in as {seen}"
-    same_password = invitation.password_is(env.get("PARSEC_EMAIL_HOST_PASSWORD", ""))
-    assert same_password, "the server logged in to SMTP with another password than PARSEC_EMAIL_HOST_PASSWORD"
+    problems = []  # both at once: a wrong user does not hide a wrong password
+    if seen != user:
+        problems.append(f"the server should log in to SMTP as PARSEC_EMAIL_HOST_USER ({user}); it logged in as {seen}")
+    if not invitation.password_is(env.get("PARSEC_EMAIL_HOST_PASSWORD", "")):
+        problems.append("the server logged in to SMTP with another password than PARSEC_EMAIL_HOST_PASSWORD")
+    assert not problems, "\n".join(problems)

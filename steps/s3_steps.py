@@ -1,14 +1,41 @@
-"""Create the S3 Bucket: object locking on, credentials enforced."""
+"""Create the S3 Bucket: object locking on, credentials enforced, the data blocks land in it."""
 
 from __future__ import annotations
+
+import os
+from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 from pytest_bdd import given, parsers, then, when
 
 from fixtures.deployment import GuideDeployment
 from fixtures.living_guide.evidence import Evidence
+from fixtures.releases.base import ClientCommandError
 
 REFUSED = {"SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "InvalidSignature"}
+WRITTEN_FILE = "blocks-check.bin"
+WRITTEN_SIZE = 64 * 1024  # random bytes: one block, which encryption makes a little larger
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    organization: str
+    name: str
+    size: int
+    bucket: str  # the server's bucket
+    objects_before: dict[str, int]  # key -> size, every object of that bucket before the write
+
+
+def bucket_objects(deployment: GuideDeployment, bucket: str) -> dict[str, int]:
+    """Every object of ``bucket`` (key -> size), read with the compose file's root credentials."""
+    client = deployment.s3_client()
+    found: dict[str, int] = {}
+    try:
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            found.update({item["Key"]: item["Size"] for item in page.get("Contents", [])})
+    except ClientError as exc:
+        raise AssertionError(f"cannot list the bucket {bucket}: {exc.response.get('Error', {}).get('Code')}") from None
+    return found
 
 
 @when(parsers.parse('I create the bucket "{name}" with object locking using the credentials of the compose file'))
@@ -59,3 +86,37 @@ def wrong_secret(deployment: GuideDeployment) -> None:
 def bucket_exists(deployment: GuideDeployment, name: str, evidence: Evidence) -> None:
     deployment.ensure_bucket()
     object_lock(deployment, name, "Enabled", evidence)
+
+
+@when(
+    parsers.parse('the first user of the organization "{organization}" writes a file through the server'),
+    target_fixture="written",
+)
+def write_file(deployment: GuideDeployment, organization: str) -> WrittenFile:
+    bucket = deployment.bucket_name()
+    before = bucket_objects(deployment, bucket)
+    try:
+        deployment.store_data(organization, WRITTEN_FILE, os.urandom(WRITTEN_SIZE))
+    except ClientCommandError as exc:
+        raise AssertionError(f"the server refused the file the first user wrote:\n{exc}") from None
+    return WrittenFile(organization, WRITTEN_FILE, WRITTEN_SIZE, bucket, before)
+
+
+@then(parsers.parse('the bucket "{name}" holds the blocks of the file under the name of the organization'))
+def blocks_in_bucket(deployment: GuideDeployment, written: WrittenFile, name: str) -> None:
+    after = bucket_objects(deployment, name)
+    before = written.objects_before if written.bucket == name else {}
+    new = {key: size for key, size in after.items() if key not in before}
+    prefix = f"{deployment.organization_name(written.organization)}/"
+    blocks = {key: size for key, size in new.items() if key.startswith(prefix)}
+    found = (
+        f"{len(new)} new object(s) ({', '.join(sorted(new)[:3])}), {sum(blocks.values())} bytes under {prefix}"
+        if new
+        else f"no new object (it holds {len(after)})"
+    )
+    assert blocks and sum(blocks.values()) >= written.size, (
+        f"the guide's S3 object storage stores the data blocks: the server accepted the file {written.name} "
+        f"({written.size} bytes) of {written.organization}, so the bucket {name} should hold at least as many "
+        f"bytes of new objects under {prefix}<block id>; it got {found} "
+        "(check PARSEC_BLOCKSTORE: the server stores its blocks elsewhere)"
+    )

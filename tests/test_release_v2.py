@@ -345,3 +345,24 @@ def test_missing_interpreter_is_a_client_error(adapter: ParsecV2, fake_ctx: Clie
     )
     with pytest.raises(ClientCommandError):
         adapter.create_organization(ctx, "Org1", "t0ken")
+
+
+def test_spontaneous_bootstrap_url_carries_no_token(adapter: ParsecV2) -> None:
+    url = adapter.spontaneous_bootstrap_url("parsec://127.0.0.1:6777", "Unannounced")
+    assert url == "parsec://127.0.0.1:6777/Unannounced?action=bootstrap_organization"
+    assert parse_bootstrap_url(f"Bootstrap organization url: {url}") == url
+
+
+def test_store_data_runs_the_client_library_with_the_password_in_the_environment(
+    adapter: ParsecV2, fake_ctx: ClientContext
+) -> None:
+    device = _device(fake_ctx)
+    adapter.store_data(fake_ctx, device, "data.bin", b"\x00" * 10)
+    record = _record(fake_ctx)
+    argv, env = record["argv"], record["env"]
+    assert isinstance(argv, list) and isinstance(env, dict)
+    assert argv[0] == "-c" and "logged_core_factory" in argv[1] and "write_bytes" in argv[1]
+    assert argv[2:6] == [str(device.config_dir), str(device.device_file), "acceptance-data", "data.bin"]
+    assert not Path(argv[6]).exists(), "the data file handed to the client is removed afterwards"
+    assert "s3cret" not in argv and env["PARSEC_DEVICE_PASSWORD"] == "s3cret"
+    assert env["SSL_CAFILE"] == str(fake_ctx.ca_file)

@@ -5,9 +5,16 @@ features gets a bundle (``--bundle``) with breakages in it, runs only that secti
 and must fail in exactly the scenarios the breakages belong to, each saying what is wrong. A
 control runs the same selections on the healthy bundle and must pass.
 
-Breakages of one section share a child run when they do not mask each other: each one fails its
-own scenario. A breakage that would hide another behind an earlier failing step of the same
-scenario gets a child run of its own.
+Breakages of one section (or of two neighbouring sections) share a child run when they do not
+mask each other: each one fails its own scenario. A breakage that would hide another behind an
+earlier failing step of the same scenario gets a child run of its own.
+
+What a text edit of the bundle cannot break comes from ``tests/faults``: TLS files as an earlier
+run or another CA left them (seeded runs only: the guide's script keeps existing files), a bucket
+made without object locking, and misbehaviours of the Parsec server itself (an administration
+API that takes any token, a bootstrap link that works twice, a migrate that stops short) that no
+setting of the release produces. README.md ("What the harness catches") maps each kind of
+breakage to the scenario that catches it.
 
 Certificates: the scenarios after section 2 only consume the TLS files, so their child runs get
 a bundle that already holds the files the guide's own ``setup-tls.sh`` made once from the
@@ -17,12 +24,14 @@ and the checks that run no certificate step, use the bundle as is ("fresh"); eac
 own control.
 
 The child runs the selected tests need start together when the first of them asks, WORKERS at a
-time (each keeps about one core busy); the whole module takes ~70 s on two cores.
+time (each keeps about one core busy); the whole module (22 child runs and 2 controls) takes
+~90 s on two idle cores, ~135 s when they are shared with other work.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -33,6 +42,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults import certificates
 from tests.runner import BUNDLE, FeatureRun, broken_bundle, replace_in, run_features
 
 pytestmark = pytest.mark.selftest
@@ -40,6 +50,8 @@ pytestmark = pytest.mark.selftest
 WORKERS = 2  # child runs at a time
 COMPOSE = "parsec-server.docker.yaml"
 BACKEND_ENVIRONMENT = "      AWS_CA_BUNDLE: /run/secrets/mini-ca-crt\n"
+SERVER_FAULTS = Path(__file__).parent / "faults" / "server"  # its sitecustomize.py
+FAULTS_VARIABLE = "PARSEC_ACCEPTANCE_FAULTS"
 
 # Names of the scenarios as the child's JUnit report gives them.
 COMPONENT = "test_component_is_present_for_the_chosen_stack[{}]"
@@ -62,9 +74,11 @@ DB_MIGRATIONS = "test_to_bootstrap_the_database_we_just_need_to_apply_the_migrat
 S3_CREATE = "test_create_a_new_bucket_named_parsec_with_object_locking"
 S3_WRONG_SECRET = "test_the_s3_service_refuses_a_wrong_secret"
 S3_RESTART = "test_restart_the_parsecbackend"
+S3_BLOCKS = "test_the_server_stores_the_data_blocks_in_the_bucket"
 SMTP_PING = "test_the_test_mail_of_pingmailhogsh_reaches_the_mailbox"
 ORG_CREATE = "test_create_the_first_organization"
 ORG_WRONG_TOKEN = "test_a_wrong_administration_token_is_refused"
+ORG_ONLY_ADMIN = "test_only_the_administrator_creates_organizations"
 USER_JOIN = "test_join_the_organization_with_the_bootstrap_link"
 USER_INVITATION = "test_the_server_sends_the_invitation_mail"
 
@@ -80,6 +94,20 @@ def replace(name: str, old: str, new: str) -> Edit:
 def backend_environment(key: str, value: str) -> Edit:
     """Set ``key`` in the ``environment:`` of parsec-backend, which overrides its env files."""
     return replace(COMPOSE, BACKEND_ENVIRONMENT, f"{BACKEND_ENVIRONMENT}      {key}: {value}\n")
+
+
+def server_fault(name: str) -> Edit:
+    """Make the Parsec server misbehave as no setting can (tests/faults/server/sitecustomize.py)."""
+
+    def edit(bundle: Path) -> None:
+        listed = f"      {FAULTS_VARIABLE}: "
+        if listed in (bundle / COMPOSE).read_text(encoding="utf-8"):
+            replace_in(bundle / COMPOSE, listed, f"{listed}{name},")
+        else:
+            backend_environment("PYTHONPATH", str(SERVER_FAULTS))(bundle)
+            backend_environment(FAULTS_VARIABLE, name)(bundle)
+
+    return edit
 
 
 @dataclass(frozen=True)
@@ -194,6 +222,54 @@ RUNS = (
         seeded=False,
     ),
     ChildRun(
+        "tls-files",  # TLS files an earlier run or a hasty fix left behind; the script keeps them
+        ("tls_certificates",),
+        (
+            Breakage(
+                "s3-certificate-expired",
+                (certificates.expired("parsec-s3"),),
+                {TLS_SERVICE.format("parsec-s3"): ("parsec-s3.crt is valid from", "UTC; it is now")},
+            ),
+            Breakage(
+                "backend-key-made-again",
+                (certificates.key_made_again("parsec-backend"),),
+                {
+                    TLS_SERVICE.format("parsec-backend"): (
+                        "parsec-backend.key is not the key of parsec-backend.crt: the server could not use them"
+                    )
+                },
+            ),
+            Breakage(
+                "backend-key-readable-by-all",
+                (replace("setup-tls.sh", "640", "644"),),
+                {TLS_GROUP: "the guide gives parsec-backend.key mode 640; it has 644"},
+            ),
+        ),
+        passes=(TLS_CA, TLS_AGAIN),
+    ),
+    ChildRun(
+        "tls-issuer-and-dates",
+        ("tls_certificates",),
+        (
+            Breakage(
+                "s3-certificate-of-another-ca",
+                (certificates.issued_by_another_ca("parsec-s3"),),
+                {
+                    TLS_SERVICE.format("parsec-s3"): (
+                        "parsec-s3.crt should be issued by the custom CA (CN=Mini Certificate Authority); "
+                        "its issuer is CN=Another Certificate Authority"
+                    )
+                },
+            ),
+            Breakage(
+                "backend-certificate-not-yet-valid",
+                (certificates.not_yet_valid("parsec-backend"),),
+                {TLS_SERVICE.format("parsec-backend"): ("parsec-backend.crt is valid from", "UTC; it is now")},
+            ),
+        ),
+        passes=(TLS_CA, TLS_GROUP, TLS_AGAIN),
+    ),
+    ChildRun(
         "env-files",
         ("env_files",),
         (
@@ -247,6 +323,19 @@ RUNS = (
         seeded=False,
     ),
     ChildRun(
+        "env-files-token-empty",  # behind the ENV_FILE breakage in the same scenario
+        ("env_files",),
+        (
+            Breakage(
+                "token-empty",
+                (replace("gen-admin-token.sh", "TOKEN=$(openssl rand 63 | base64 --wrap=86)", 'TOKEN=""'),),
+                {ENV_TOKEN: "the guide's parsec-admin-token.env sets PARSEC_ADMINISTRATION_TOKEN; it is empty"},
+            ),
+        ),
+        keyword=ENV_TOKEN,
+        seeded=False,
+    ),
+    ChildRun(
         "compose-file",
         ("compose_file", "env_files"),
         (
@@ -254,6 +343,21 @@ RUNS = (
                 "console-on-all-interfaces",
                 (replace(COMPOSE, "- 127.0.0.1:9090:9090", '- "9090:9090"'),),
                 {COMPOSE_LOOPBACK: "publishes port 9090 of parsec-s3 on 127.0.0.1 only; it is published on all"},
+            ),
+            Breakage(
+                "mail-web-ui-on-all-interfaces",
+                (replace(COMPOSE, "- 127.0.0.1:8025:8025", '- "8025:8025"'),),
+                {COMPOSE_LOOPBACK: "publishes port 8025 of parsec-smtp on 127.0.0.1 only; it is published on all"},
+            ),
+            Breakage(
+                "server-on-all-interfaces",
+                (replace(COMPOSE, "- 127.0.0.1:6777:6777", '- "6777:6777"'),),
+                {COMPOSE_LOOPBACK: "publishes port 6777 of parsec-backend on 127.0.0.1 only; it is published on all"},
+            ),
+            Breakage(
+                "secret-file-never-created",
+                (replace(COMPOSE, "file: ./parsec-backend.key", "file: ./parsec-backend.pem"),),
+                {ENV_REFERENCED: "./parsec-backend.pem (secret parsec-pem-key)"},
             ),
             Breakage(
                 "upstream-env-file-names",
@@ -367,21 +471,80 @@ RUNS = (
         passes=(DB_ACCESSIBLE,),
     ),
     ChildRun(
+        "database-and-s3-credentials",  # two sections, neither breakage hides the other
+        ("database_migration", "s3_bucket"),
+        (
+            Breakage(
+                "migrate-stops-short",
+                (server_fault("partial-migrations"),),
+                {DB_MIGRATIONS: ("migrations; 2 are not applied:", "0014_add_realm_archiving.sql")},
+            ),
+            Breakage(
+                "server-with-a-wrong-s3-secret",
+                (replace("parsec-s3.env", ":S3_ROOT_USER:S3_ROOT_PASS", ":S3_ROOT_USER:not-the-s3-secret"),),
+                dict.fromkeys(
+                    (S3_RESTART, S3_BLOCKS),
+                    ("parsec-backend exited with code 1 before it was ready", "HeadBucket operation: Forbidden"),
+                ),
+            ),
+        ),
+        passes=(DB_ACCESSIBLE, S3_CREATE, S3_WRONG_SECRET),
+    ),
+    ChildRun(
         "s3-bucket",
         ("s3_bucket",),
         (
             Breakage(
                 "server-configured-with-another-bucket",
                 (replace("parsec-s3.env", ":region1:parsec:", ":region1:other:"),),
+                dict.fromkeys(
+                    (S3_RESTART, S3_BLOCKS),
+                    ("parsec-backend exited with code 1 before it was ready", "HeadBucket operation: Not Found"),
+                ),
+            ),
+        ),
+        passes=(S3_CREATE, S3_WRONG_SECRET),
+    ),
+    ChildRun(
+        "s3-ca-bundle",
+        ("compose_file", "s3_bucket"),
+        (
+            Breakage(
+                "server-without-aws-ca-bundle",
+                (replace(COMPOSE, f"    environment:\n{BACKEND_ENVIRONMENT}", ""),),
                 {
-                    S3_RESTART: (
-                        "parsec-backend exited with code 1 before it was ready",
-                        "HeadBucket operation: Not Found",
+                    COMPOSE_BACKEND: "trusts the S3 certificate through AWS_CA_BUNDLE=/run/secrets/<the CA secret>",
+                    S3_RESTART: ("parsec-backend exited with code 1 before it was ready", "CERTIFICATE_VERIFY_FAILED"),
+                    S3_BLOCKS: ("parsec-backend exited with code 1 before it was ready", "CERTIFICATE_VERIFY_FAILED"),
+                },
+            ),
+        ),
+        passes=(COMPOSE_SERVICES, COMPOSE_LOOPBACK, S3_CREATE, S3_WRONG_SECRET),
+    ),
+    ChildRun(
+        "s3-lock-and-blockstore",
+        ("s3_bucket",),
+        (
+            Breakage(
+                "bucket-without-object-locking",
+                args=("-p", "tests.faults.plain_bucket"),
+                fails=dict.fromkeys(
+                    (S3_CREATE, S3_RESTART),
+                    "the guide creates parsec with object locking toggled on; the bucket has no lock configuration",
+                ),
+            ),
+            Breakage(
+                "server-stores-blocks-in-postgresql",
+                (backend_environment("PARSEC_BLOCKSTORE", "POSTGRESQL"),),
+                {
+                    S3_BLOCKS: (
+                        "stores the data blocks: the server accepted the file blocks-check.bin",
+                        "it got no new object",
                     )
                 },
             ),
         ),
-        passes=(S3_CREATE, S3_WRONG_SECRET),
+        passes=(S3_WRONG_SECRET,),
     ),
     ChildRun(
         "smtp",
@@ -410,6 +573,7 @@ RUNS = (
                 },
             ),
         ),
+        passes=(ORG_ONLY_ADMIN,),
     ),
     ChildRun(
         "create-organization-no-token",  # the server does not start: the Background fails
@@ -453,8 +617,44 @@ RUNS = (
                     )
                 },
             ),
+            Breakage(
+                "smtp-password-typed-in-compose-file",
+                (backend_environment("PARSEC_EMAIL_HOST_PASSWORD", "not-the-smtp-password"),),
+                {USER_INVITATION: "logged in to SMTP with another password than PARSEC_EMAIL_HOST_PASSWORD"},
+            ),
         ),
         passes=(USER_JOIN,),
+    ),
+    ChildRun(
+        "organization-and-first-user-faults",  # two sections, no breakage hides another
+        ("create_organization", "first_user"),
+        (
+            Breakage(
+                "server-accepts-any-token",
+                (server_fault("any-admin-token"),),
+                {ORG_WRONG_TOKEN: "create_organization Intruder succeeded with a wrong administration token"},
+            ),
+            Breakage(
+                "spontaneous-bootstrap-on-the-server",
+                (backend_environment("PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP", "true"),),
+                {
+                    ORG_ONLY_ADMIN: (
+                        "the server let a client bootstrap Unannounced, an organization the administrator never created"
+                    )
+                },
+            ),
+            Breakage(
+                "bootstrap-link-works-twice",
+                (server_fault("reusable-bootstrap"),),
+                {USER_JOIN: "the bootstrap link was accepted a second time"},
+            ),
+            Breakage(
+                "server-mails-to-a-port-nobody-serves",
+                (backend_environment("PARSEC_EMAIL_PORT", "1026"),),
+                {USER_INVITATION: "reported 'Email could not be sent'"},
+            ),
+        ),
+        passes=(ORG_CREATE,),
     ),
 )
 
@@ -633,3 +833,14 @@ def test_the_healthy_bundle_passes_the_same_selections(children: Children, seede
         f"the healthy bundle should pass; failed: {', '.join(run.failed())}" + _show(run)
     )
     assert selected <= set(outcomes), f"the control did not run {', '.join(sorted(selected - set(outcomes)))}"
+
+
+LINK_TOKEN = re.compile(r"[?&](?:token|p)=[0-9A-Za-z_-]{16,}")
+
+
+@pytest.mark.parametrize("run_id", [run.id for run in RUNS])
+def test_a_broken_run_shows_no_link_token(children: Children, run_id: str) -> None:
+    """Failures print client output; the bootstrap and invitation tokens in it stay redacted."""
+    run = children.result(run_id)
+    leaked = sorted({match.group(0)[:12] + "…" for match in LINK_TOKEN.finditer(run.output)})
+    assert not leaked, f"the output of a broken run shows link tokens: {', '.join(leaked)} (not shown in full)"
