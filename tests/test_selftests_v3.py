@@ -1,7 +1,9 @@
 """Self-tests of the 3.x bundle: the mistakes of a 2.x deployment moved to 3.x are caught.
 
 The checks are the same for every generation (tests/test_selftests.py breaks the 2.x bundle);
-these break what only 3.x has: its public address variable and its required account seed.
+these break what only 3.x has (its public address variable, its required account seed) and what
+the 3.x adapter does through the release's bindings (writing a block, bootstrapping without a
+token).
 The healthy 3.x bundle is CI's own full run of ``pytest features/ --parsec-version 3.9.3``.
 """
 
@@ -35,6 +37,17 @@ def _no_seed(bundle: Path) -> None:
     )
 
 
+def _blocks_in_postgresql_and_open_bootstrap(bundle: Path) -> None:
+    """The server stores its blocks in PostgreSQL and lets anyone bootstrap a new organization."""
+    replace_in(
+        bundle / "parsec-server.docker.yaml",
+        "      AWS_CA_BUNDLE: /run/secrets/mini-ca-crt\n",
+        "      AWS_CA_BUNDLE: /run/secrets/mini-ca-crt\n"
+        "      PARSEC_BLOCKSTORE: POSTGRESQL\n"
+        "      PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP: 'true'\n",
+    )
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, FeatureRun]:
     def run(name: str, edit, marks: str) -> FeatureRun:  # noqa: ANN001 - a bundle edit
@@ -45,7 +58,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, FeatureRun]:
     with ThreadPoolExecutor(max_workers=2) as pool:
         address = pool.submit(run, "v2-address", _v2_address, "env_files")
         seed = pool.submit(run, "no-seed", _no_seed, "s3_bucket")
-        return {"address": address.result(), "seed": seed.result()}
+        server = pool.submit(
+            run, "server-faults", _blocks_in_postgresql_and_open_bootstrap, "s3_bucket or create_organization"
+        )
+        return {"address": address.result(), "seed": seed.result(), "server": server.result()}
 
 
 def test_the_2x_address_variable_fails_the_server_configuration(runs: dict[str, FeatureRun]) -> None:
@@ -56,5 +72,19 @@ def test_the_2x_address_variable_fails_the_server_configuration(runs: dict[str, 
 
 def test_a_missing_account_seed_stops_the_server_from_starting(runs: dict[str, FeatureRun]) -> None:
     run = runs["seed"]
-    assert run.failed() == ["test_restart_the_parsecbackend"], run.output[-3000:]
+    # Both scenarios of the section that need the server running.
+    assert sorted(run.failed()) == [
+        "test_restart_the_parsecbackend",
+        "test_the_server_stores_the_data_blocks_in_the_bucket",
+    ], run.output[-3000:]
     assert "PARSEC_FAKE_ACCOUNT_PASSWORD_ALGORITHM_SEED" in run.output, run.output[-3000:]
+
+
+def test_blocks_elsewhere_and_an_open_bootstrap_are_caught_through_the_bindings(runs: dict[str, FeatureRun]) -> None:
+    run = runs["server"]
+    assert sorted(run.failed()) == [
+        "test_only_the_administrator_creates_organizations",
+        "test_the_server_stores_the_data_blocks_in_the_bucket",
+    ], run.output[-3000:]
+    assert "it got no new object" in run.output, run.output[-3000:]
+    assert "an organization the administrator never created" in run.output, run.output[-3000:]
