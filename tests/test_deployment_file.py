@@ -148,3 +148,10 @@ def test_kept_files_round_trip_and_the_env_file_is_private(tmp_path: Path) -> No
     assert loaded.server.netloc == "127.0.0.1:4000" and loaded.server.admin_token == kept.admin_token
     assert loaded.s3 is not None and loaded.s3.secret_key == "secret"
     assert loaded.host is not None and loaded.host.url == "local://"
+
+
+def test_the_url_scheme_must_be_the_release_s(tmp_path: Path) -> None:
+    deployed = load(_file(tmp_path, FULL.replace("parsec://", "parsec3://")), ENV)
+    deployed.check_release("parsec3", ["--parsec-version", "3.9.3"])
+    with pytest.raises(OptionError, match=r"url is parsec3://, but the release under test \(--parsec-version 2.16.3\)"):
+        deployed.check_release("parsec", ["--parsec-version", "2.16.3"])
