@@ -443,8 +443,9 @@ def known_secrets(run: Run, *extra: tuple[str, str]) -> SecretForms:
     blockstore = read_env_file(deployment / "parsec-s3.env")["PARSEC_BLOCKSTORE"]
     values.append((parse_blockstore(blockstore).secret, "PARSEC_BLOCKSTORE secret"))
     values.append((read_env_file(deployment / "parsec-smtp.env")["PARSEC_EMAIL_HOST_PASSWORD"], "SMTP password"))
-    token = read_env_file(deployment / "parsec-admin-token.env")["PARSEC_ADMINISTRATION_TOKEN"]
-    values.append((token, "administration token"))
+    # The administration token, and 3.x's account seed beside it.
+    for key, value in read_env_file(deployment / "parsec-admin-token.env").items():
+        values.append((value, key))
     secrets = SecretForms()
     for value, label in values:
         assert value, f"no {label} found in the deployment"
@@ -528,16 +529,16 @@ def _hold(port: int) -> socket.socket | None:
     return sock
 
 
-@pytest.fixture(scope="module")
-def passing_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    """The whole guide, passing, with every report section and local printed.
+@pytest.fixture(scope="module", params=["2.16.3", "3.9.3"])
+def passing_run(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Run]:
+    """The whole guide, passing, on each generation, with every report section and local printed.
 
     The ports the guide publishes (6777, 1025, 8025, 9090) are kept busy meanwhile: the local
     stack serves on free ports of its own, so a busy guide port must not matter.
     """
     held = {port: sock for port in GUIDE_PORTS if (sock := _hold(port)) is not None}
     try:
-        run = run_to_end(tmp_path_factory.mktemp("passing"), *LOOSE_STRESS)
+        run = run_to_end(tmp_path_factory.mktemp("passing"), *LOOSE_STRESS, "--parsec-version", request.param)
     finally:
         for sock in held.values():
             sock.close()
