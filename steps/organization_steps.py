@@ -84,16 +84,8 @@ def refused(deployment: GuideDeployment, refusal: Refusal) -> None:
     target_fixture="refusal",
 )
 def bootstrap_uncreated(deployment: GuideDeployment, name: str) -> Refusal:
-    adapter = deployment.release.adapter
     try:
-        adapter.bootstrap_organization(
-            deployment.client(),
-            adapter.spontaneous_bootstrap_url(deployment.server_addr(), name),
-            human_label="Squatter",
-            human_email="squatter@example.com",
-            device_label="squatter-device",
-            password="squatter-password",
-        )
+        deployment.bootstrap_uncreated(name)
     except ClientCommandError as exc:
         return Refusal(name, exc)
     return Refusal(name, None)

@@ -198,7 +198,10 @@ def test_allow_writes_creates_bootstraps_and_invites(kept: Kept, tmp_path: Path)
     created = re.search(r"create the organization (MyOrg-[0-9a-f]{8}): done", run.output)
     assert created, f"the organization gets a unique name:\n{run.output[-2000:]}"
     assert "invite someone@example.org by email: done" in run.output, "the invitation goes to --invite-email"
-    assert _organizations(kept) == organizations + 1, "one organization is created (the wrong token's is refused)"
+    assert _organizations(kept) == organizations + 2, (
+        "two organizations are created, the guide's and the one the data blocks are written in "
+        "(the wrong token's and the uncreated one's are refused)"
+    )
 
 
 @pytest.mark.selftest

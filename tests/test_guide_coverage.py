@@ -139,6 +139,7 @@ def test_a_sections_tag_selects_its_subsections_scenarios(tmp_path: Path) -> Non
         "test_create_a_new_bucket_named_parsec_with_object_locking",
         "test_restart_the_parsecbackend",
         "test_the_s3_service_refuses_a_wrong_secret",
+        "test_the_server_stores_the_data_blocks_in_the_bucket",
         "test_the_test_mail_of_pingmailhogsh_reaches_the_mailbox",
         "test_to_bootstrap_the_database_we_just_need_to_apply_the_migrations",
     ], result.stdout[-2000:]
