@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "fixtures.plugin",
+    "fixtures.report_hooks",
     "fixtures.living_guide.plugin",
     "steps.common",
     "steps.requirements_steps",
