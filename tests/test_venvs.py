@@ -139,3 +139,25 @@ def test_a_missing_interpreter_names_the_cpython_the_release_needs(monkeypatch: 
 def test_a_given_interpreter_of_the_wrong_version_is_refused() -> None:
     with pytest.raises(OptionError, match=r"is CPython 3\.\d+\.\d+; this release needs >=3.99"):
         find_interpreter(">=3.99", Path(sys.executable))
+
+
+@pytest.mark.parametrize("manager", ["pyenv", "uv"])
+def test_interpreters_are_found_under_pyenv_and_uv(
+    manager: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With nothing on PATH, an interpreter that only pyenv or uv installed is found."""
+    version = ".".join(map(str, sys.version_info[:3]))
+    if manager == "pyenv":
+        bindir = tmp_path / "pyenv" / "versions" / version / "bin"
+        monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
+        monkeypatch.setenv("UV_PYTHON_INSTALL_DIR", str(tmp_path / "no-uv"))
+    else:
+        bindir = tmp_path / "uv" / f"cpython-{version}-linux-x86_64-gnu" / "bin"
+        monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
+        monkeypatch.setenv("UV_PYTHON_INSTALL_DIR", str(tmp_path / "uv"))
+    bindir.mkdir(parents=True)
+    (bindir / "python3").symlink_to(sys.executable)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    python, found = find_interpreter(f"=={version}")
+    assert python == bindir / "python3"
+    assert str(found) == version
