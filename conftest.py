@@ -3,6 +3,7 @@
 pytest_plugins = [
     "fixtures.plugin",
     "fixtures.report_hooks",
+    "fixtures.sections.plugin",
     "fixtures.living_guide.plugin",
     "steps.common",
     "steps.requirements_steps",

@@ -8,7 +8,13 @@ from pathlib import Path
 
 from pytest_bdd import given, parsers, then, when
 
-from fixtures.deployment import GuideDeployment
+from fixtures.sections import Deployment
+from fixtures.sections.admin_token import AdminTokenSection
+from fixtures.sections.migration import MigrationSection
+from fixtures.sections.scripts import ScriptSection
+from fixtures.sections.server import ServerSection
+from fixtures.sections.services import ServicesSection
+from fixtures.sections.tls import TlsSection
 from fixtures.stacks.base import CommandResult
 
 FileState = tuple[str, int, int]  # sha256, mode, gid
@@ -31,17 +37,24 @@ class ScriptRun:
     after: dict[str, FileState] = field(default_factory=dict)
 
 
+def script_section(deployment: Deployment, script: str) -> ScriptSection:
+    """The section whose step is the guide's script ``script``."""
+    sections = {section.script: section for section in (deployment.tls, deployment.admin_token)}
+    assert script in sections, f"the guide has no section run by {script}; its scripts are {', '.join(sections)}"
+    return sections[script]
+
+
 @when(parsers.parse('I run "{script}"'), target_fixture="script_run")
-def run_script(deployment: GuideDeployment, script: str) -> ScriptRun:
-    return ScriptRun(deployment.run_script(script))
+def run_script(deployment: Deployment, script: str) -> ScriptRun:
+    return ScriptRun(script_section(deployment, script).run_script())
 
 
 @when(parsers.parse('I run "{script}" again'), target_fixture="script_run")
-def run_script_again(deployment: GuideDeployment, script: str) -> ScriptRun:
-    deployment.copy_bundle()
-    before = snapshot(deployment.directory)
-    result = deployment.run_script(script)
-    return ScriptRun(result, before, snapshot(deployment.directory))
+def run_script_again(deployment: Deployment, script: str) -> ScriptRun:
+    directory = deployment.context.files.directory
+    before = snapshot(directory)
+    result = script_section(deployment, script).run_script()
+    return ScriptRun(result, before, snapshot(directory))
 
 
 @then("the script succeeds")
@@ -54,25 +67,25 @@ def script_succeeds(script_run: ScriptRun) -> None:
 
 
 @given("the TLS certificates are generated")
-def tls_generated(deployment: GuideDeployment) -> None:
-    deployment.ensure_tls()
+def tls_generated(tls: TlsSection) -> None:
+    tls.ensure()
 
 
 @given("the administration token is generated")
-def token_generated(deployment: GuideDeployment) -> None:
-    deployment.ensure_admin_token()
+def token_generated(admin_token: AdminTokenSection) -> None:
+    admin_token.ensure()
 
 
 @given("the services are started")
-def services_started(deployment: GuideDeployment) -> None:
-    deployment.ensure_services()
+def services_started(services: ServicesSection) -> None:
+    services.ensure()
 
 
 @given("the database is migrated")
-def database_migrated(deployment: GuideDeployment) -> None:
-    deployment.ensure_migrated()
+def database_migrated(migration: MigrationSection) -> None:
+    migration.ensure()
 
 
 @given("parsec-backend is running")
-def backend_running(deployment: GuideDeployment) -> None:
-    deployment.ensure_backend()
+def backend_running(server: ServerSection) -> None:
+    server.ensure()

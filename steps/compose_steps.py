@@ -5,8 +5,8 @@ from __future__ import annotations
 from pytest_bdd import parsers, then
 
 from fixtures import bundle as b
-from fixtures.bundle import Bundle
 from fixtures.releases import Release
+from fixtures.sections.compose_file import ComposeFileSection
 
 RELEASE_IMAGE = "the release's server image"
 
@@ -16,11 +16,11 @@ def _repository(image: str) -> str:
 
 
 @then("the compose file declares the services:")
-def declares_services(bundle: Bundle, release: Release, datatable: list[list[str]]) -> None:
+def declares_services(compose_file: ComposeFileSection, release: Release, datatable: list[list[str]]) -> None:
     header, *rows = datatable
     column = {name: index for index, name in enumerate(header)}
     for row in rows:
-        service = bundle.service(row[column["service"]])
+        service = compose_file.service(row[column["service"]])
         wanted = row[column["image"]]
         if wanted == RELEASE_IMAGE:
             wanted = release.adapter.server_image
@@ -28,25 +28,25 @@ def declares_services(bundle: Bundle, release: Release, datatable: list[list[str
         assert found == wanted, (
             f"the guide's {service.name} ({row[column['description']]}) runs {wanted}; found {found!r}"
         )
-    extra = set(bundle.services) - {row[column["service"]] for row in rows}
+    extra = set(compose_file.services) - {row[column["service"]] for row in rows}
     assert not extra, f"the guide's compose file sets up 4 services; it also declares {', '.join(sorted(extra))}"
 
 
 @then("every image is pinned to a version")
-def images_pinned(bundle: Bundle) -> None:
+def images_pinned(compose_file: ComposeFileSection) -> None:
     loose = [
         f"{s.name}: {s.image}"
-        for s in bundle.services.values()
+        for s in compose_file.services.values()
         if ":" not in s.image.split("/")[-1] or s.image.endswith(":latest")
     ]
     assert not loose, "each of the guide's images names a version; these do not: " + ", ".join(loose)
 
 
 @then("the compose file publishes these ports on 127.0.0.1 only:")
-def published_loopback(bundle: Bundle, datatable: list[list[str]]) -> None:
+def published_loopback(compose_file: ComposeFileSection, datatable: list[list[str]]) -> None:
     problems = []  # every port at once: one exposed port does not hide another
     for service_name, port in datatable[1:]:
-        mapping = bundle.service(service_name).published(int(port))
+        mapping = compose_file.service(service_name).published(int(port))
         if mapping is None or not mapping.host_port:
             problems.append(f"the guide publishes port {port} of {service_name}; it is not")
         elif not mapping.loopback_only:
@@ -58,10 +58,10 @@ def published_loopback(bundle: Bundle, datatable: list[list[str]]) -> None:
 
 
 @then("no port is published on all interfaces")
-def nothing_on_all_interfaces(bundle: Bundle) -> None:
+def nothing_on_all_interfaces(compose_file: ComposeFileSection) -> None:
     exposed = [
         f"{s.name}:{p.container_port}"
-        for s in bundle.services.values()
+        for s in compose_file.services.values()
         for p in s.ports
         if p.host_port is not None and not p.loopback_only
     ]
@@ -69,9 +69,9 @@ def nothing_on_all_interfaces(bundle: Bundle) -> None:
 
 
 @then(parsers.parse('the parsec-backend service reads the env files "{names}"'))
-def backend_env_files(bundle: Bundle, names: str) -> None:
+def backend_env_files(compose_file: ComposeFileSection, names: str) -> None:
     wanted = {n.strip() for n in names.split(",")}
-    found = set(bundle.service(b.SERVER).env_files)
+    found = set(compose_file.service(b.SERVER).env_files)
     missing, unknown = sorted(wanted - found), sorted(found - wanted)
     assert not missing and not unknown, (
         f"{b.SERVER} reads the env files the guide creates; "
@@ -81,9 +81,9 @@ def backend_env_files(bundle: Bundle, names: str) -> None:
 
 
 @then("the parsec-backend service gets the secrets of the CA, of its certificate and of its key")
-def backend_secrets(bundle: Bundle) -> None:
-    server = bundle.service(b.SERVER)
-    files = {bundle.secrets.get(name, "").removeprefix("./") for name in server.secrets}
+def backend_secrets(compose_file: ComposeFileSection) -> None:
+    server = compose_file.service(b.SERVER)
+    files = {compose_file.secrets.get(name, "").removeprefix("./") for name in server.secrets}
     wanted = {"custom-ca.crt", "parsec-backend.crt", "parsec-backend.key"}
     assert wanted <= files, (
         f"{b.SERVER} gets the secrets {', '.join(sorted(wanted))}; it gets {', '.join(sorted(files))}"
@@ -91,9 +91,9 @@ def backend_secrets(bundle: Bundle) -> None:
 
 
 @then("AWS_CA_BUNDLE of parsec-backend is the custom CA secret")
-def aws_ca_bundle(bundle: Bundle) -> None:
-    value = bundle.service(b.SERVER).environment.get("AWS_CA_BUNDLE", "")
+def aws_ca_bundle(compose_file: ComposeFileSection) -> None:
+    value = compose_file.service(b.SERVER).environment.get("AWS_CA_BUNDLE", "")
     secret = value.removeprefix("/run/secrets/")
-    assert bundle.secrets.get(secret, "").removeprefix("./") == "custom-ca.crt", (
+    assert compose_file.secrets.get(secret, "").removeprefix("./") == "custom-ca.crt", (
         f"the server trusts the S3 certificate through AWS_CA_BUNDLE=/run/secrets/<the CA secret>; it is {value!r}"
     )

@@ -11,16 +11,13 @@ from pytest_bdd import parsers, then
 
 from fixtures import bundle as b
 from fixtures.blockstore import parse_blockstore, split_escaped
-from fixtures.bundle import Bundle
-from fixtures.deployment import TOKEN_FILE, TOKEN_VARIABLE, GuideDeployment
 from fixtures.releases import Release
+from fixtures.sections.admin_token import TOKEN_FILE, TOKEN_VARIABLE
+from fixtures.sections.compose_file import ComposeFileSection
+from fixtures.sections.env_files import EnvFilesSection
 from steps.common import ScriptRun
 
 SECRETS_DIR = "/run/secrets/"
-
-
-def _env(deployment: GuideDeployment, name: str) -> dict[str, str]:
-    return deployment.env(name)
 
 
 def _get(env: dict[str, str], file: str, key: str) -> str:
@@ -30,13 +27,13 @@ def _get(env: dict[str, str], file: str, key: str) -> str:
 
 
 @then(parsers.parse('"{name}" holds PARSEC_ADMINISTRATION_TOKEN made of 63 random bytes'))
-def token_file(deployment: GuideDeployment, name: str) -> None:
-    path = deployment.path(name)
-    stray = deployment.path("ENV_FILE")
+def token_file(env_files: EnvFilesSection, name: str) -> None:
+    path = env_files.path(name)
+    stray = env_files.path("ENV_FILE")
     assert path.is_file(), f"gen-admin-token.sh should create {name}; it does not exist" + (
         " (it wrote a file named ENV_FILE instead: the upstream 2.16 defect)" if stray.exists() else ""
     )
-    length = _decoded_length(_get(deployment.env(name), name, TOKEN_VARIABLE))
+    length = _decoded_length(_get(env_files.read(name), name, TOKEN_VARIABLE))
     assert length is not None, f"{TOKEN_VARIABLE} should be base64 of random bytes; it does not decode"
     assert length == 63, f"the guide's token is 63 random bytes (openssl rand 63); it holds {length}"
 
@@ -60,9 +57,9 @@ def token_unchanged(script_run: ScriptRun) -> None:
 
 
 @then(parsers.parse('"{name}" sets PARSEC_DB to the PostgreSQL database of the compose file'))
-def db_dsn(deployment: GuideDeployment, bundle: Bundle, name: str) -> None:
-    dsn = urlsplit(_get(_env(deployment, name), name, "PARSEC_DB"))
-    db = bundle.service(b.DATABASE).environment
+def db_dsn(env_files: EnvFilesSection, compose_file: ComposeFileSection, name: str) -> None:
+    dsn = urlsplit(_get(env_files.read(name), name, "PARSEC_DB"))
+    db = compose_file.service(b.DATABASE).environment
     assert dsn.scheme in ("postgresql", "postgres"), f"PARSEC_DB is a postgresql:// URL; its scheme is {dsn.scheme}"
     assert dsn.hostname == b.DATABASE, f"PARSEC_DB reaches the service {b.DATABASE}; it names {dsn.hostname}"
     assert (dsn.port or 5432) == 5432, f"PostgreSQL listens on 5432 in its container; PARSEC_DB says {dsn.port}"
@@ -79,27 +76,27 @@ def db_dsn(deployment: GuideDeployment, bundle: Bundle, name: str) -> None:
 
 
 @then(parsers.parse('"{name}" sets {key1} to "{value1}" and {key2} to "{value2}"'))
-def two_values(deployment: GuideDeployment, name: str, key1: str, value1: str, key2: str, value2: str) -> None:
-    env = _env(deployment, name)
+def two_values(env_files: EnvFilesSection, name: str, key1: str, value1: str, key2: str, value2: str) -> None:
+    env = env_files.read(name)
     for key, value in ((key1, value1), (key2, value2)):
         assert env.get(key) == value, f"the guide's {name} sets {key}={value}; found {env.get(key)!r}"
 
 
 @then(parsers.parse('"{name}" sets PARSEC_EMAIL_HOST and PARSEC_EMAIL_PORT to the SMTP service of the compose file'))
-def smtp_host(deployment: GuideDeployment, bundle: Bundle, name: str) -> None:
-    env = _env(deployment, name)
+def smtp_host(env_files: EnvFilesSection, compose_file: ComposeFileSection, name: str) -> None:
+    env = env_files.read(name)
     host = _get(env, name, "PARSEC_EMAIL_HOST")
     port = _get(env, name, "PARSEC_EMAIL_PORT")
     assert host == b.SMTP, f"PARSEC_EMAIL_HOST must name the service {b.SMTP}; it is {host!r}"
-    ports = {p.container_port for p in bundle.service(b.SMTP).ports}
+    ports = {p.container_port for p in compose_file.service(b.SMTP).ports}
     assert port.isdigit() and int(port) in ports, (
         f"PARSEC_EMAIL_PORT must be a port {b.SMTP} serves ({', '.join(map(str, sorted(ports)))}); it is {port!r}"
     )
 
 
 @then(parsers.parse('"{name}" sets the sender, the user, the password and the language of the emails'))
-def smtp_identity(deployment: GuideDeployment, name: str) -> None:
-    env = _env(deployment, name)
+def smtp_identity(env_files: EnvFilesSection, name: str) -> None:
+    env = env_files.read(name)
     sender = _get(env, name, "PARSEC_EMAIL_SENDER")
     assert "@" in parseaddr(sender)[1], f"PARSEC_EMAIL_SENDER must be an email address; it is {sender!r}"
     _get(env, name, "PARSEC_EMAIL_HOST_USER")
@@ -108,9 +105,9 @@ def smtp_identity(deployment: GuideDeployment, name: str) -> None:
 
 
 @then(parsers.parse('"{name}" sets PARSEC_BLOCKSTORE to the bucket "{bucket}" of the S3 service of the compose file'))
-def blockstore(deployment: GuideDeployment, bundle: Bundle, name: str, bucket: str) -> None:
-    store = parse_blockstore(_get(_env(deployment, name), name, "PARSEC_BLOCKSTORE"))
-    s3 = bundle.service(b.S3).environment
+def blockstore(env_files: EnvFilesSection, compose_file: ComposeFileSection, name: str, bucket: str) -> None:
+    store = parse_blockstore(_get(env_files.read(name), name, "PARSEC_BLOCKSTORE"))
+    s3 = compose_file.service(b.S3).environment
     host = store.endpoint.split("://")[-1].rsplit(":", 1)[0]
     assert host == b.S3, f"PARSEC_BLOCKSTORE's endpoint must be the service {b.S3}; it is {store.endpoint!r}"
     assert store.bucket == bucket, f"the guide's bucket is {bucket!r}; PARSEC_BLOCKSTORE names {store.bucket!r}"
@@ -124,8 +121,8 @@ def blockstore(deployment: GuideDeployment, bundle: Bundle, name: str, bucket: s
 
 
 @then("the port in PARSEC_BLOCKSTORE is escaped with a backslash")
-def blockstore_escaped(deployment: GuideDeployment) -> None:
-    value = deployment.env("parsec-s3.env")["PARSEC_BLOCKSTORE"]
+def blockstore_escaped(env_files: EnvFilesSection) -> None:
+    value = env_files.read("parsec-s3.env")["PARSEC_BLOCKSTORE"]
     fields = split_escaped(value)
     endpoint = fields[1] if len(fields) > 1 else ""
     assert ":" in endpoint and "\\:" in value, (
@@ -134,9 +131,9 @@ def blockstore_escaped(deployment: GuideDeployment) -> None:
 
 
 @then(parsers.parse('"{name}" sets the TLS key and certificate to the secrets of the parsec-backend service'))
-def tls_secrets(deployment: GuideDeployment, bundle: Bundle, name: str) -> None:
-    env = _env(deployment, name)
-    server = bundle.service(b.SERVER)
+def tls_secrets(env_files: EnvFilesSection, compose_file: ComposeFileSection, name: str) -> None:
+    env = env_files.read(name)
+    server = compose_file.service(b.SERVER)
     for key, file in (
         ("PARSEC_SSL_KEYFILE", "parsec-backend.key"),
         ("PARSEC_SSL_CERTFILE", "parsec-backend.crt"),
@@ -145,18 +142,18 @@ def tls_secrets(deployment: GuideDeployment, bundle: Bundle, name: str) -> None:
         assert value.startswith(SECRETS_DIR), f"{key} must be a secret under {SECRETS_DIR}; it is {value!r}"
         secret = value[len(SECRETS_DIR) :]
         assert secret in server.secrets, f"{key} names the secret {secret!r}, which {b.SERVER} does not get"
-        source = bundle.secrets.get(secret, "")
+        source = compose_file.secrets.get(secret, "")
         assert source.removeprefix("./") == file, f"the secret {secret} should be ./{file}; it is {source!r}"
 
 
 @then(parsers.parse('"{name}" sets the server\'s public address to the address parsec-backend is published on'))
-def public_address(deployment: GuideDeployment, bundle: Bundle, release: Release, name: str) -> None:
+def public_address(env_files: EnvFilesSection, compose_file: ComposeFileSection, release: Release, name: str) -> None:
     key = release.adapter.public_address_variable
-    address = urlsplit(_get(_env(deployment, name), name, key))
+    address = urlsplit(_get(env_files.read(name), name, key))
     assert address.scheme == release.adapter.address_scheme, (
         f"{key} must be a {release.adapter.address_scheme}:// address; it is {address.geturl()!r}"
     )
-    published = [(p.host_ip, p.host_port) for p in bundle.service(b.SERVER).ports if p.host_port]
+    published = [(p.host_ip, p.host_port) for p in compose_file.service(b.SERVER).ports if p.host_port]
     assert any(port == address.port and ip in (None, address.hostname) for ip, port in published), (
         f"{key} ({address.hostname}:{address.port}) must be where {b.SERVER} is published "
         f"({', '.join(f'{ip}:{port}' for ip, port in published) or 'nowhere'})"
@@ -164,8 +161,8 @@ def public_address(deployment: GuideDeployment, bundle: Bundle, release: Release
 
 
 @then(parsers.parse('"{name}" disables the spontaneous organization bootstrap'))
-def no_spontaneous_bootstrap(deployment: GuideDeployment, name: str) -> None:
-    value = _env(deployment, name).get("PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP", "")
+def no_spontaneous_bootstrap(env_files: EnvFilesSection, name: str) -> None:
+    value = env_files.read(name).get("PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP", "")
     assert value.lower() == "false", (
         "the guide sets PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP=false, so that only the administrator "
         f"creates organizations; it is {value!r}"
@@ -173,8 +170,10 @@ def no_spontaneous_bootstrap(deployment: GuideDeployment, name: str) -> None:
 
 
 @then("every env file, secret and volume file the compose file references exists")
-def references_exist(deployment: GuideDeployment, bundle: Bundle) -> None:
+def references_exist(env_files: EnvFilesSection, compose_file: ComposeFileSection) -> None:
     missing = [
-        f"{path} ({what})" for what, path in bundle.referenced_files() if not deployment.exists(path.removeprefix("./"))
+        f"{path} ({what})"
+        for what, path in compose_file.referenced_files()
+        if not env_files.exists(path.removeprefix("./"))
     ]
     assert not missing, "the compose file references files the guide's steps never create: " + ", ".join(missing)

@@ -8,12 +8,16 @@ from urllib.parse import urlsplit
 
 from pytest_bdd import given, parsers, then, when
 
-from fixtures.clients.mailbox import Mailbox, MailMessage
-from fixtures.deployment import GuideDeployment
+from fixtures.clients.mailbox import MailMessage
+from fixtures.errors import NotChecked
 from fixtures.living_guide.evidence import Evidence
 from fixtures.living_guide.facts import mail_facts, mask_link
 from fixtures.releases.base import ClientCommandError, Device, OrganizationCreated
-from fixtures.stacks.base import Stack, not_checked
+from fixtures.sections.env_files import EnvFilesSection
+from fixtures.sections.first_user import FirstUserSection
+from fixtures.sections.mail import MailSection
+from fixtures.sections.organization import OrganizationSection
+from fixtures.sections.server import ServerSection
 
 WRONG_TOKEN = "not-the-administration-token"
 LINK = re.compile(r"https://[^\s\"'<>]+")
@@ -29,23 +33,25 @@ class Refusal:
     parsers.parse('I create the organization "{name}" with the token of "{file}" and SSL_CAFILE set to the custom CA'),
     target_fixture="created",
 )
-def create_organization(deployment: GuideDeployment, name: str, file: str) -> OrganizationCreated:
+def create_organization(organizations: OrganizationSection, name: str, file: str) -> OrganizationCreated:
     try:
-        return deployment.create_organization(name)
+        return organizations.create(name)
     except ClientCommandError as exc:
         raise AssertionError(f"create_organization {name} failed:\n{exc}\n{exc.output[-1500:]}") from None
 
 
 @then(parsers.parse('the command prints the bootstrap organization url of "{name}"'))
-def bootstrap_url(deployment: GuideDeployment, created: OrganizationCreated, name: str, evidence: Evidence) -> None:
+def bootstrap_url(
+    organizations: OrganizationSection, created: OrganizationCreated, name: str, evidence: Evidence
+) -> None:
     evidence.record("Bootstrap organization url", {"url": mask_link(created.bootstrap_url)})
     url = urlsplit(created.bootstrap_url)
-    server = urlsplit(deployment.server_addr())
+    server = urlsplit(organizations.server.address())
     assert url.scheme == server.scheme and url.netloc == server.netloc, (
         f"the bootstrap url should point at the server ({server.scheme}://{server.netloc}); "
         f"it points at {url.scheme}://{url.netloc}"
     )
-    actual = deployment.organization_name(name)
+    actual = organizations.actual_name(name)
     assert url.path.strip("/") == actual, f"the bootstrap url should name {actual}; its path is {url.path!r}"
     assert "bootstrap_organization" in url.query, "the bootstrap url carries no bootstrap_organization action"
 
@@ -54,25 +60,24 @@ def bootstrap_url(deployment: GuideDeployment, created: OrganizationCreated, nam
     parsers.parse('I create the organization "{name}" with a wrong administration token'),
     target_fixture="refusal",
 )
-def create_with_wrong_token(deployment: GuideDeployment, name: str) -> Refusal:
-    name = deployment.organization_name(name)
+def create_with_wrong_token(organizations: OrganizationSection, name: str) -> Refusal:
     try:
-        deployment.release.adapter.create_organization(deployment.client(), name, WRONG_TOKEN)
+        organizations.create_with_token(name, WRONG_TOKEN)
     except ClientCommandError as exc:
-        return Refusal(name, exc)
-    return Refusal(name, None)
+        return Refusal(organizations.actual_name(name), exc)
+    return Refusal(organizations.actual_name(name), None)
 
 
 @then("the server refuses to create the organization")
-def refused(deployment: GuideDeployment, refusal: Refusal) -> None:
+def refused(server: ServerSection, refusal: Refusal) -> None:
     assert refusal.error is not None, (
         f"create_organization {refusal.organization} succeeded with a wrong administration token"
     )
-    reply = deployment.admin(WRONG_TOKEN).create_organization(refusal.organization)
+    reply = server.admin(WRONG_TOKEN).create_organization(refusal.organization)
     assert reply.status in (401, 403), (
         f"the administration API should refuse a wrong token with 403; it answered {reply.status}"
     )
-    status = deployment.admin().organization(refusal.organization).status
+    status = server.admin().organization(refusal.organization).status
     assert status == 404, (
         f"asked with the token of parsec-admin-token.env whether {refusal.organization} exists, "
         f"the administration API answers {status}, not 404 (not found)"
@@ -83,9 +88,9 @@ def refused(deployment: GuideDeployment, refusal: Refusal) -> None:
     parsers.parse('a client bootstraps "{name}", an organization the administrator never created'),
     target_fixture="refusal",
 )
-def bootstrap_uncreated(deployment: GuideDeployment, name: str) -> Refusal:
+def bootstrap_uncreated(first_user: FirstUserSection, name: str) -> Refusal:
     try:
-        deployment.bootstrap_uncreated(name)
+        first_user.bootstrap_uncreated(name)
     except ClientCommandError as exc:
         return Refusal(name, exc)
     return Refusal(name, None)
@@ -101,14 +106,14 @@ def bootstrap_refused(refusal: Refusal, name: str) -> None:
 
 
 @given(parsers.parse('the organization "{name}" is created'), target_fixture="created")
-def organization_created(deployment: GuideDeployment, name: str) -> OrganizationCreated:
-    return deployment.ensure_organization(name)
+def organization_created(organizations: OrganizationSection, name: str) -> OrganizationCreated:
+    return organizations.ensure(name)
 
 
 @when("I join the organization with the bootstrap link", target_fixture="device")
-def join(deployment: GuideDeployment, created: OrganizationCreated) -> Device:
+def join(first_user: FirstUserSection, created: OrganizationCreated) -> Device:
     try:
-        return deployment.bootstrap(created.bootstrap_url, created.organization)
+        return first_user.bootstrap(created.bootstrap_url, created.organization)
     except ClientCommandError as exc:
         raise AssertionError(f"bootstrapping {created.organization} failed:\n{exc}\n{exc.output[-1500:]}") from None
 
@@ -121,57 +126,54 @@ def device_file(device: Device) -> None:
 
 
 @then("the administration API says the organization is bootstrapped")
-def is_bootstrapped(deployment: GuideDeployment, created: OrganizationCreated, evidence: Evidence) -> None:
-    reply = deployment.admin().organization(created.organization)
+def is_bootstrapped(server: ServerSection, created: OrganizationCreated, evidence: Evidence) -> None:
+    reply = server.admin().organization(created.organization)
     evidence.record(f"Organization {created.organization}", {"HTTP status": reply.status, "reply": reply.body})
     assert reply.status == 200, f"GET /administration/organizations/{created.organization} answered {reply.status}"
-    assert deployment.release.adapter.organization_is_bootstrapped(reply.body), (
+    assert server.context.release.adapter.organization_is_bootstrapped(reply.body), (
         f"the administration API says {created.organization} is not bootstrapped: {reply.body}"
     )
 
 
 @then("the bootstrap link cannot be used twice")
-def not_twice(deployment: GuideDeployment, created: OrganizationCreated) -> None:
-    ctx = deployment.client()
+def not_twice(first_user: FirstUserSection, created: OrganizationCreated) -> None:
     try:
-        deployment.release.adapter.bootstrap_organization(
-            ctx,
-            created.bootstrap_url,
-            human_label="Intruder",
-            human_email="intruder@example.com",
-            device_label="intruder-device",
-            password="intruder-password",
-        )
+        first_user.bootstrap_again(created.bootstrap_url)
     except ClientCommandError:
         return
     raise AssertionError("the bootstrap link was accepted a second time: anyone holding it can take the organization")
 
 
 @given("the first user of the organization exists", target_fixture="device")
-def first_user(deployment: GuideDeployment) -> Device:
-    return deployment.ensure_bootstrapped()
+def first_user_exists(first_user: FirstUserSection) -> Device:
+    return first_user.ensure()
 
 
 @when(parsers.parse('the first user invites "{email}" by email'), target_fixture="invitation")
-def invite(deployment: GuideDeployment, stack: Stack, device: Device, email: str) -> MailMessage:
+def invite(first_user: FirstUserSection, smtp: MailSection, device: Device, email: str) -> MailMessage:
     try:
-        email = deployment.invite(device, email)
+        email = first_user.invite(device, email)
     except ClientCommandError as exc:
         raise AssertionError(f"the invitation of {email} failed:\n{exc}\n{exc.output[-1500:]}") from None
-    mailbox = Mailbox(stack.mail_api_url)
-    message = mailbox.wait_for(lambda m: email in m.envelope_to, timeout=15, description=f"the invitation to {email}")
-    for link in LINK.findall(message.text + (message.html or "")):
-        deployment.secrets.add_url_tokens(link, "invitation token")
+    message = smtp.mailbox().wait_for(
+        lambda m: email in m.envelope_to, timeout=15, description=f"the invitation to {email}"
+    )
+    first_user.register_links(message.text + (message.html or ""))
     return message
 
 
 @then(parsers.parse('an invitation arrives from PARSEC_EMAIL_SENDER to "{email}"'))
 def invitation_arrives(
-    deployment: GuideDeployment, created: OrganizationCreated, invitation: MailMessage, email: str, evidence: Evidence
+    env_files: EnvFilesSection,
+    first_user: FirstUserSection,
+    created: OrganizationCreated,
+    invitation: MailMessage,
+    email: str,
+    evidence: Evidence,
 ) -> None:
     evidence.record("Invitation mail", mail_facts(invitation))
-    email = deployment.stack.invitation_address(email)
-    sender = deployment.env("parsec-smtp.env")["PARSEC_EMAIL_SENDER"]
+    email = first_user.stack.invitation_address(email)
+    sender = env_files.read("parsec-smtp.env")["PARSEC_EMAIL_SENDER"]
     assert invitation.envelope_from == sender or sender in (invitation.from_header or ""), (
         f"the invitation should come from PARSEC_EMAIL_SENDER ({sender}); it comes from {invitation.envelope_from}"
     )
@@ -182,8 +184,8 @@ def invitation_arrives(
 
 
 @then("the invitation links to the server's public address")
-def invitation_link(deployment: GuideDeployment, invitation: MailMessage) -> None:
-    public = urlsplit(deployment.server_addr()).netloc
+def invitation_link(server: ServerSection, invitation: MailMessage) -> None:
+    public = urlsplit(server.address()).netloc
     links = [link for link in LINK.findall(invitation.text) if "/redirect/" in link]
     assert links, "the invitation mail holds no https://…/redirect/… link to join the organization"
     hosts = {urlsplit(link).netloc for link in links}
@@ -193,12 +195,12 @@ def invitation_link(deployment: GuideDeployment, invitation: MailMessage) -> Non
 
 
 @then(parsers.parse('the SMTP server saw the Parsec server log in with the user and password of "{name}"'))
-def smtp_login(deployment: GuideDeployment, invitation: MailMessage, name: str) -> None:
-    env = deployment.env(name)
+def smtp_login(env_files: EnvFilesSection, invitation: MailMessage, name: str) -> None:
+    env = env_files.read(name)
     user, seen = env.get("PARSEC_EMAIL_HOST_USER"), invitation.auth_username
     assert user, f"{name} sets no PARSEC_EMAIL_HOST_USER: the server cannot log in to SMTP"
     if not invitation.auth_recorded:
-        not_checked("the mail API does not record SMTP logins (MailHog's does not; the harness's mailsink does)")
+        raise NotChecked("the mail API does not record SMTP logins (MailHog's does not; the harness's mailsink does)")
     assert seen is not None, f"the server sent the invitation without logging in to SMTP (expected user {user})"
     problems = []  # both at once: a wrong user does not hide a wrong password
     if seen != user:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pytest_bdd import parsers, then
 
+from fixtures.errors import NotChecked
 from fixtures.living_guide.evidence import Evidence
-from fixtures.stacks.base import Stack, not_checked
+from fixtures.stacks.base import Stack
 
 
 @then(parsers.parse('the stack provides "{component}"'))
@@ -15,7 +16,7 @@ def stack_provides(stack: Stack, component: str, evidence: Evidence) -> None:
     requirement = found[component]
     evidence.record(component, {"provided by": requirement.provided_by or f"nothing: {requirement.problem}"})
     if requirement.not_checked:
-        not_checked(requirement.not_checked)
+        raise NotChecked(requirement.not_checked)
     assert requirement.provided_by, (
         f"the guide requires {component}; nothing provides it on the {stack.name} stack: "
         f"{requirement.problem}. How to fix: {requirement.fix}"

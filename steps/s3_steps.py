@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 from pytest_bdd import given, parsers, then, when
 
-from fixtures.deployment import GuideDeployment
 from fixtures.living_guide.evidence import Evidence
 from fixtures.releases.base import ClientCommandError
+from fixtures.sections.bucket import BucketSection
+from fixtures.sections.first_user import FirstUserSection
+from fixtures.sections.organization import OrganizationSection
 
 REFUSED = {"SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "InvalidSignature"}
 WRITTEN_FILE = "blocks-check.bin"
@@ -26,9 +28,9 @@ class WrittenFile:
     objects_before: dict[str, int]  # key -> size, every object of that bucket before the write
 
 
-def bucket_objects(deployment: GuideDeployment, bucket: str) -> dict[str, int]:
+def bucket_objects(s3_bucket: BucketSection, bucket: str) -> dict[str, int]:
     """Every object of ``bucket`` (key -> size), read with the compose file's root credentials."""
-    client = deployment.s3_client()
+    client = s3_bucket.s3_client()
     found: dict[str, int] = {}
     try:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
@@ -39,19 +41,19 @@ def bucket_objects(deployment: GuideDeployment, bucket: str) -> dict[str, int]:
 
 
 @when(parsers.parse('I create the bucket "{name}" with object locking using the credentials of the compose file'))
-def create_bucket(deployment: GuideDeployment, name: str) -> None:
+def create_bucket(s3_bucket: BucketSection, name: str) -> None:
     try:
-        deployment.create_bucket(name)
+        s3_bucket.create(name)
     except ClientError as exc:
         raise AssertionError(f"the S3 service refused to create the bucket {name}: {exc}") from None
 
 
 @then(parsers.parse('the bucket "{name}" reports object lock "{state}"'))
-def object_lock(deployment: GuideDeployment, name: str, state: str, evidence: Evidence) -> None:
-    bucket = deployment.bucket(name)
+def object_lock(s3_bucket: BucketSection, name: str, state: str, evidence: Evidence) -> None:
+    bucket = s3_bucket.actual_name(name)
     which = name if bucket == name else f"{name} (here {bucket})"
     try:
-        config = deployment.s3_client().get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+        config = s3_bucket.s3_client().get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
     except ClientError as exc:
         raise AssertionError(
             f"the guide creates {which} with object locking toggled on; the bucket has no lock configuration "
@@ -64,17 +66,17 @@ def object_lock(deployment: GuideDeployment, name: str, state: str, evidence: Ev
 
 
 @then(parsers.parse('the bucket "{name}" reports versioning "{state}"'))
-def versioning(deployment: GuideDeployment, name: str, state: str, evidence: Evidence) -> None:
-    name = deployment.bucket(name)
-    status = deployment.s3_client().get_bucket_versioning(Bucket=name).get("Status")
+def versioning(s3_bucket: BucketSection, name: str, state: str, evidence: Evidence) -> None:
+    name = s3_bucket.actual_name(name)
+    status = s3_bucket.s3_client().get_bucket_versioning(Bucket=name).get("Status")
     evidence.record(f"Bucket {name}: versioning", {"status": status})
     assert status == state, f"object locking keeps versions: versioning of {name} should be {state}; it is {status!r}"
 
 
 @then("listing the buckets with a wrong secret is refused")
-def wrong_secret(deployment: GuideDeployment) -> None:
+def wrong_secret(s3_bucket: BucketSection) -> None:
     try:
-        deployment.s3_client(secret="wrong-secret-for-the-check").list_buckets()
+        s3_bucket.s3_client(secret="wrong-secret-for-the-check").list_buckets()
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code")
         assert code in REFUSED, f"a wrong secret should be refused as unauthenticated; the S3 service said {code}"
@@ -83,31 +85,33 @@ def wrong_secret(deployment: GuideDeployment) -> None:
 
 
 @given(parsers.parse('the bucket "{name}" exists with object locking'))
-def bucket_exists(deployment: GuideDeployment, name: str, evidence: Evidence) -> None:
-    deployment.ensure_bucket()
-    object_lock(deployment, name, "Enabled", evidence)
+def bucket_exists(s3_bucket: BucketSection, name: str, evidence: Evidence) -> None:
+    s3_bucket.ensure()
+    object_lock(s3_bucket, name, "Enabled", evidence)
 
 
 @when(
     parsers.parse('the first user of the organization "{organization}" writes a file through the server'),
     target_fixture="written",
 )
-def write_file(deployment: GuideDeployment, organization: str) -> WrittenFile:
-    bucket = deployment.bucket_name()
-    before = bucket_objects(deployment, bucket)
+def write_file(s3_bucket: BucketSection, first_user: FirstUserSection, organization: str) -> WrittenFile:
+    bucket = s3_bucket.configured_name()
+    before = bucket_objects(s3_bucket, bucket)
     try:
-        deployment.store_data(organization, WRITTEN_FILE, os.urandom(WRITTEN_SIZE))
+        first_user.store_data(organization, WRITTEN_FILE, os.urandom(WRITTEN_SIZE))
     except ClientCommandError as exc:
         raise AssertionError(f"the server refused the file the first user wrote:\n{exc}") from None
     return WrittenFile(organization, WRITTEN_FILE, WRITTEN_SIZE, bucket, before)
 
 
 @then(parsers.parse('the bucket "{name}" holds the blocks of the file under the name of the organization'))
-def blocks_in_bucket(deployment: GuideDeployment, written: WrittenFile, name: str) -> None:
-    after = bucket_objects(deployment, name)
+def blocks_in_bucket(
+    s3_bucket: BucketSection, organizations: OrganizationSection, written: WrittenFile, name: str
+) -> None:
+    after = bucket_objects(s3_bucket, name)
     before = written.objects_before if written.bucket == name else {}
     new = {key: size for key, size in after.items() if key not in before}
-    prefix = f"{deployment.organization_name(written.organization)}/"
+    prefix = f"{organizations.actual_name(written.organization)}/"
     blocks = {key: size for key, size in new.items() if key.startswith(prefix)}
     found = (
         f"{len(new)} new object(s) ({', '.join(sorted(new)[:3])}), {sum(blocks.values())} bytes under {prefix}"

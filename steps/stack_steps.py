@@ -14,9 +14,9 @@ from cryptography import x509
 from pytest_bdd import parsers, then, when
 
 from fixtures import bundle as b
-from fixtures.clients.mailbox import Mailbox
-from fixtures.deployment import GuideDeployment
-from fixtures.stacks.base import Stack
+from fixtures.sections.server import ServerSection
+from fixtures.sections.services import ServicesSection
+from fixtures.sections.tls import TlsSection
 from fixtures.stacks.files import testinfra_host
 
 
@@ -40,13 +40,13 @@ def peer_certificate(host: str, port: int, ca_file: Path) -> x509.Certificate:
 
 
 @when("the services are started")
-def start_services(deployment: GuideDeployment) -> None:
-    deployment.ensure_services()
+def start_services(services: ServicesSection) -> None:
+    services.ensure()
 
 
-def connect_as_compose_user(stack: Stack, *, wrong_password: bool = False) -> None:
+def connect_as_compose_user(services: ServicesSection, *, wrong_password: bool = False) -> None:
     """Connect to parsec-postgres as the compose file's POSTGRES_USER (optionally with a wrong password)."""
-    login = stack.database_login()
+    login = services.database_login()
     with psycopg.connect(
         host=login.host,
         port=login.port,
@@ -59,9 +59,9 @@ def connect_as_compose_user(stack: Stack, *, wrong_password: bool = False) -> No
 
 
 @then("parsec-postgres accepts the credentials of the compose file")
-def postgres_accepts(stack: Stack) -> None:
+def postgres_accepts(services: ServicesSection) -> None:
     try:
-        connect_as_compose_user(stack)
+        connect_as_compose_user(services)
     except psycopg.OperationalError as exc:
         raise AssertionError(
             f"{b.DATABASE} refuses the compose file's POSTGRES_USER and POSTGRES_PASSWORD: {exc}"
@@ -69,9 +69,9 @@ def postgres_accepts(stack: Stack) -> None:
 
 
 @then("parsec-postgres refuses a wrong password")
-def postgres_refuses(stack: Stack) -> None:
+def postgres_refuses(services: ServicesSection) -> None:
     try:
-        connect_as_compose_user(stack, wrong_password=True)
+        connect_as_compose_user(services, wrong_password=True)
     except psycopg.OperationalError as exc:
         assert "password authentication failed" in str(exc), f"the connection failed, but not on the password: {exc}"
         return
@@ -79,11 +79,11 @@ def postgres_refuses(stack: Stack) -> None:
 
 
 @then("parsec-s3 answers HTTPS with a certificate that verifies against the custom CA")
-def s3_https(stack: Stack, deployment: GuideDeployment) -> None:
-    endpoint = stack.service(b.S3).endpoint
-    ca = deployment.path("custom-ca.crt")
+def s3_https(services: ServicesSection, tls: TlsSection) -> None:
+    endpoint = services.service(b.S3).endpoint
+    ca = tls.ca_file()
     presented = peer_certificate(endpoint.host, endpoint.port, ca)
-    expected = x509.load_pem_x509_certificate(deployment.path("parsec-s3.crt").read_bytes())
+    expected = x509.load_pem_x509_certificate(tls.path("parsec-s3.crt").read_bytes())
     assert presented == expected, (
         f"{b.S3} should present parsec-s3.crt; it presents {presented.subject.rfc4514_string()}"
     )
@@ -92,8 +92,8 @@ def s3_https(stack: Stack, deployment: GuideDeployment) -> None:
 
 
 @then("parsec-smtp answers EHLO")
-def smtp_ehlo(stack: Stack) -> None:
-    endpoint = stack.service(b.SMTP).endpoint
+def smtp_ehlo(services: ServicesSection) -> None:
+    endpoint = services.service(b.SMTP).endpoint
     try:
         with smtplib.SMTP(endpoint.host, endpoint.port, timeout=5) as smtp:
             code, _ = smtp.ehlo()
@@ -103,30 +103,30 @@ def smtp_ehlo(stack: Stack) -> None:
 
 
 @then("the mail web interface of parsec-smtp answers")
-def mail_api(stack: Stack) -> None:
-    Mailbox(stack.mail_api_url).messages()
+def mail_api(services: ServicesSection) -> None:
+    services.mailbox().messages()
 
 
 @when("I restart parsec-backend")
-def restart_backend(deployment: GuideDeployment) -> None:
-    deployment.restart_backend()
+def restart_backend(server: ServerSection) -> None:
+    server.restart()
 
 
 @then("parsec-backend serves HTTPS on the address it is published on")
-def backend_https(deployment: GuideDeployment) -> None:
-    url = deployment.server_https_url()
+def backend_https(server: ServerSection, tls: TlsSection) -> None:
+    url = server.https_url()
     try:
-        reply = requests.get(url + "/", verify=str(deployment.path("custom-ca.crt")), timeout=5)
+        reply = requests.get(url + "/", verify=str(tls.ca_file()), timeout=5)
     except requests.RequestException as exc:
         raise AssertionError(f"{b.SERVER} does not answer HTTPS at {url}: {exc}") from None
     assert reply.status_code == 200, f"{b.SERVER} answers GET / with {reply.status_code}, not 200"
 
 
 @then("parsec-backend presents the certificate of parsec-backend, issued by the custom CA")
-def backend_certificate(deployment: GuideDeployment) -> None:
-    address = urlsplit(deployment.server_https_url())
-    presented = peer_certificate(address.hostname or "", address.port or 443, deployment.path("custom-ca.crt"))
-    expected = x509.load_pem_x509_certificate(deployment.path("parsec-backend.crt").read_bytes())
+def backend_certificate(server: ServerSection, tls: TlsSection) -> None:
+    address = urlsplit(server.https_url())
+    presented = peer_certificate(address.hostname or "", address.port or 443, tls.ca_file())
+    expected = x509.load_pem_x509_certificate(tls.path("parsec-backend.crt").read_bytes())
     assert presented == expected, (
         f"{b.SERVER} should present parsec-backend.crt; it presents {presented.subject.rfc4514_string()}"
     )
@@ -144,8 +144,8 @@ def _bound_addresses(host_spec: str, port: int) -> list[str]:
 
 
 @then(parsers.parse("{service} listens only where the guide publishes it"))
-def listens_where_published(stack: Stack, service: str) -> None:
-    for check in stack.bound_sockets(service):
+def listens_where_published(services: ServicesSection, service: str) -> None:
+    for check in services.bound_sockets(service):
         bound = _bound_addresses(check.host_spec, check.port)
         assert bound, f"{check.why}; nothing listens on port {check.port} on {check.host_spec}"
         stray = [address for address in bound if check.addresses and address not in check.addresses]

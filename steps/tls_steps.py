@@ -11,12 +11,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pytest_bdd import parsers, then
 
-from fixtures.deployment import GuideDeployment
 from fixtures.living_guide.evidence import Evidence
 from fixtures.living_guide.facts import certificate_facts
+from fixtures.sections.tls import CA, TlsSection
 from steps.common import ScriptRun
 
-CA = "custom-ca"
 GUIDE_KEY_SIZE = 4096
 
 
@@ -33,20 +32,20 @@ def load_key(path: Path) -> rsa.RSAPrivateKey:
 
 
 @then(parsers.parse('"{first}" and "{second}" exist'))
-def two_files_exist(deployment: GuideDeployment, first: str, second: str) -> None:
+def two_files_exist(tls: TlsSection, first: str, second: str) -> None:
     for name in (first, second):
-        assert deployment.exists(name), f"the guide's script makes {name}; it does not exist"
+        assert tls.exists(name), f"the guide's script makes {name}; it does not exist"
 
 
 @then(parsers.parse('"{first}", "{second}" and "{third}" exist'))
-def three_files_exist(deployment: GuideDeployment, first: str, second: str, third: str) -> None:
+def three_files_exist(tls: TlsSection, first: str, second: str, third: str) -> None:
     for name in (first, second, third):
-        assert deployment.exists(name), f"the guide's script makes {name}; it does not exist"
+        assert tls.exists(name), f"the guide's script makes {name}; it does not exist"
 
 
 @then("the CA certificate is self-signed and is a CA with an RSA 4096 key")
-def ca_is_self_signed(deployment: GuideDeployment, evidence: Evidence) -> None:
-    ca = load_cert(deployment.path(f"{CA}.crt"))
+def ca_is_self_signed(tls: TlsSection, evidence: Evidence) -> None:
+    ca = load_cert(tls.path(f"{CA}.crt"))
     evidence.record(f"Certificate {CA}.crt", certificate_facts(ca))
     assert ca.issuer == ca.subject, (
         f"the guide's CA is self-signed; its issuer is {ca.issuer.rfc4514_string()}, "
@@ -65,14 +64,14 @@ def ca_is_self_signed(deployment: GuideDeployment, evidence: Evidence) -> None:
     assert isinstance(key, rsa.RSAPublicKey) and key.key_size == GUIDE_KEY_SIZE, (
         f"the guide's CA key is RSA {GUIDE_KEY_SIZE}; found {type(key).__name__} {getattr(key, 'key_size', '?')} bits"
     )
-    private = load_key(deployment.path(f"{CA}.key"))
+    private = load_key(tls.path(f"{CA}.key"))
     assert private.public_key().public_numbers() == key.public_numbers(), "custom-ca.key does not match custom-ca.crt"
 
 
 @then(parsers.parse("the certificate of {service} is issued and signed by the custom CA"))
-def issued_by_ca(deployment: GuideDeployment, service: str, evidence: Evidence) -> None:
-    ca = load_cert(deployment.path(f"{CA}.crt"))
-    cert = load_cert(deployment.path(f"{service}.crt"))
+def issued_by_ca(tls: TlsSection, service: str, evidence: Evidence) -> None:
+    ca = load_cert(tls.path(f"{CA}.crt"))
+    cert = load_cert(tls.path(f"{service}.crt"))
     evidence.record(f"Certificate {service}.crt", certificate_facts(cert))
     assert cert.issuer == ca.subject, (
         f"{service}.crt should be issued by the custom CA ({ca.subject.rfc4514_string()}); "
@@ -89,8 +88,8 @@ def issued_by_ca(deployment: GuideDeployment, service: str, evidence: Evidence) 
 
 
 @then(parsers.parse("the certificate of {service} names DNS:{dns1}, DNS:{dns2} and IP:{ip}"))
-def names_sans(deployment: GuideDeployment, service: str, dns1: str, dns2: str, ip: str) -> None:
-    cert = load_cert(deployment.path(f"{service}.crt"))
+def names_sans(tls: TlsSection, service: str, dns1: str, dns2: str, ip: str) -> None:
+    cert = load_cert(tls.path(f"{service}.crt"))
     try:
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -105,19 +104,21 @@ def names_sans(deployment: GuideDeployment, service: str, dns1: str, dns2: str, 
 
 
 @then(parsers.parse("the key of {service} matches its certificate"))
-def key_matches(deployment: GuideDeployment, service: str) -> None:
-    cert = load_cert(deployment.path(f"{service}.crt"))
-    assert deployment.exists(f"{service}.key"), f"the guide's setup-tls.sh makes {service}.key; it does not exist"
-    key = deployment.public_key(f"{service}.key")
+def key_matches(tls: TlsSection, service: str) -> None:
+    cert = load_cert(tls.path(f"{service}.crt"))
+    assert tls.exists(f"{service}.key"), f"the guide's setup-tls.sh makes {service}.key; it does not exist"
+    key = tls.public_key(f"{service}.key")
     assert isinstance(key, rsa.RSAPublicKey), f"{service}.key is a {type(key).__name__}, the guide makes RSA keys"
-    assert key.public_numbers() == cert.public_key().public_numbers(), (
+    expected = cert.public_key()
+    assert isinstance(expected, rsa.RSAPublicKey), f"{service}.crt has a {type(expected).__name__}, not an RSA key"
+    assert key.public_numbers() == expected.public_numbers(), (
         f"{service}.key is not the key of {service}.crt: the server could not use them together"
     )
 
 
 @then(parsers.parse("the certificate of {service} is valid now"))
-def valid_now(deployment: GuideDeployment, service: str) -> None:
-    cert = load_cert(deployment.path(f"{service}.crt"))
+def valid_now(tls: TlsSection, service: str) -> None:
+    cert = load_cert(tls.path(f"{service}.crt"))
     now = datetime.now(timezone.utc)
     assert cert.not_valid_before_utc <= now <= cert.not_valid_after_utc, (
         f"{service}.crt is valid from {cert.not_valid_before_utc:%Y-%m-%d %H:%M} to "
@@ -126,8 +127,8 @@ def valid_now(deployment: GuideDeployment, service: str) -> None:
 
 
 @then(parsers.parse('"{name}" has group id {gid:d} and mode {mode}'))
-def group_and_mode(deployment: GuideDeployment, name: str, gid: int, mode: str) -> None:
-    file = deployment.host_file(name)
+def group_and_mode(tls: TlsSection, name: str, gid: int, mode: str) -> None:
+    file = tls.host_file(name)
     assert file.exists, f"the guide's setup-tls.sh makes {name}; it does not exist"
     assert file.gid == gid, f"the guide gives {name} the group {gid} (the server container's); it has {file.gid}"
     assert file.mode == int(mode, 8), f"the guide gives {name} mode {mode}; it has {file.mode:o}"

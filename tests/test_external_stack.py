@@ -25,10 +25,12 @@ from botocore.config import Config
 
 from fixtures import bundle as b
 from fixtures.deployment_file import ENV_DSN, ENV_S3_KEY, ENV_S3_SECRET, ENV_TOKEN, load
+from fixtures.errors import NotChecked
 from fixtures.progress import Progress
 from fixtures.releases import Release
 from fixtures.releases.source import from_version
-from fixtures.stacks.base import NotChecked
+from fixtures.sections.scripts import GuideScript
+from fixtures.stacks.base import ObservingStack
 from fixtures.stacks.external import ExternalStack
 from tests.runner import BUNDLE, PROJECT, run_features
 
@@ -267,14 +269,14 @@ def test_a_ca_that_did_not_issue_the_certificate_fails_its_requirement(kept: Kep
 # -- what the stack skips without access -------------------------------------------------------------
 
 
-def _stack(tmp_path: Path, text: str = "") -> ExternalStack:
+def _stack(tmp_path: Path, text: str = "", *, allow_writes: bool = False) -> ExternalStack:
     (tmp_path / "ca.crt").write_text("a CA\n")
     toml = tmp_path / "d.toml"
     toml.write_text(
         '[server]\nurl = "parsec://127.0.0.1:1"\nca_file = "ca.crt"\nadmin_token_env = "T"\n' + text, encoding="utf-8"
     )
     release = Release(from_version("2.16.3"), cache_dir=tmp_path, progress=Progress(lambda line: None))
-    return ExternalStack(load(toml, {"T": "token"}), tmp_path / "mirror", release)
+    return ExternalStack(load(toml, {"T": "token"}), tmp_path / "mirror", release, allow_writes=allow_writes)
 
 
 @pytest.mark.parametrize(
@@ -299,8 +301,14 @@ def test_a_check_without_access_is_skipped_with_the_reason(tmp_path: Path, call:
 
 def test_it_performs_nothing_and_writes_only_when_allowed(tmp_path: Path) -> None:
     stack = _stack(tmp_path)
-    assert not stack.access.performs_steps and not stack.access.writes
-    assert "--allow-writes" in stack.access.no_writes_reason
+    assert isinstance(stack, ObservingStack)
+    for provisioning in ("run_script", "start_services", "migrate", "restart_backend", "keep"):
+        assert not hasattr(stack, provisioning), f"an observing stack has no {provisioning}"
+    with pytest.raises(NotChecked, match="runs none of the guide's scripts"):
+        stack.carry_out(GuideScript("setup-tls.sh", Progress(lambda line: None)))
+    with pytest.raises(NotChecked, match="--allow-writes"):
+        stack.guard_write("creates an organization")
+    _stack(tmp_path, allow_writes=True).guard_write("creates an organization")
     assert stack.organization_name("MyOrg") != _stack(tmp_path).organization_name("MyOrg"), "unique per run"
     assert stack.server_address("parsec://127.0.0.1:6777") == "parsec://127.0.0.1:1"
     assert stack.guide_files().path("custom-ca.crt").read_text() == "a CA\n", "the CA is the deployment file's"
