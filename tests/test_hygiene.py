@@ -452,10 +452,10 @@ def known_secrets(run: Run, *extra: tuple[str, str]) -> SecretForms:
         secrets.update(dict.fromkeys(forms_of(value), label))
     keys = sorted(deployment.glob("*.key"))
     assert keys, "the deployment holds no private key"
-    for key in keys:
-        pem = key.read_text(encoding="ascii").strip()
-        secrets[pem] = f"private key {key.name}"
-        secrets.update({line: f"private key {key.name}" for line in pem.splitlines() if "-----" not in line})
+    for key_file in keys:
+        pem = key_file.read_text(encoding="ascii").strip()
+        secrets[pem] = f"private key {key_file.name}"
+        secrets.update({line: f"private key {key_file.name}" for line in pem.splitlines() if "-----" not in line})
     for form, label in json.loads((run.dump / "secrets.json").read_text(encoding="utf-8")).items():
         secrets.setdefault(form, label)
     return secrets

@@ -65,7 +65,7 @@ def send(
     rcpts: tuple[str, ...] = (RCPT,),
 ) -> None:
     """Deliver ``message``; log in with the guide's credentials unless ``mechanism`` is None."""
-    with smtplib.SMTP(sink.endpoint.host, sink.endpoint.port, timeout=5) as smtp:
+    with smtplib.SMTP(sink.host, sink.smtp_port, timeout=5) as smtp:
         smtp.ehlo()
         if mechanism == "PLAIN":
             smtp.login(USER, PASSWORD)  # what Parsec does; smtplib picks PLAIN here
@@ -197,7 +197,7 @@ def test_store_search_and_windows() -> None:
 
 def test_smtp_greets_and_advertises_auth_in_clear(sink: MailSinkServer) -> None:
     with smtplib.SMTP(timeout=5) as smtp:
-        code, banner = smtp.connect(sink.endpoint.host, sink.endpoint.port)
+        code, banner = smtp.connect(sink.host, sink.smtp_port)
         assert code == 220, banner
         code, _ = smtp.ehlo("client.test")
         assert code == 250
@@ -256,7 +256,7 @@ def test_headerless_body_like_the_guides_curl(sink: MailSinkServer, mailbox: Mai
 def test_the_guides_ping_mailhog_command(sink: MailSinkServer, mailbox: Mailbox) -> None:
     """``ping-mailhog.sh``'s curl call, verbatim but for the port."""
     script = (
-        f'curl --silent --show-error --url smtp://127.0.0.1:{sink.endpoint.port} --user "{USER}:{PASSWORD}" '
+        f'curl --silent --show-error --url smtp://127.0.0.1:{sink.smtp_port} --user "{USER}:{PASSWORD}" '
         f"--mail-from {SENDER} --mail-rcpt {RCPT} --upload-file <(date --rfc-3339=seconds)"
     )
     env = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}

@@ -75,7 +75,7 @@ def test_the_process_is_stopped_when_the_wait_runs_out(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("executor", [ManagedProcess, PostgresServer, SeaweedS3Server, MailSinkServer])
 def test_every_executor_waits_a_bounded_time_by_default(executor: type) -> None:
-    default = inspect.signature(executor.__init__).parameters["ready_timeout"].default
+    default = inspect.signature(executor).parameters["ready_timeout"].default
     assert default == READY_TIMEOUT and math.isfinite(default) and 0 < default <= 60
 
 

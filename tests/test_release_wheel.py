@@ -87,7 +87,7 @@ def test_the_given_wheel_is_the_release_that_runs(tmp_path: Path) -> None:
     assert f"qualified: Parsec {CANDIDATE} (wheel {wheel.name}" in run.output
     assert f"installed parsec-cloud {CANDIDATE}" in run.output
     assert f"Starting Parsec server ({MARKER})" in server_log, "the server that ran is not the wheel's"
-    properties = {p.get("name"): p.get("value") for p in ET.parse(run.reports_dir / "junit.xml").iter("property")}
+    properties = {p.get("name"): p.get("value", "") for p in ET.parse(run.reports_dir / "junit.xml").iter("property")}
     assert properties["parsec_installed"] == CANDIDATE
     assert wheel.name in properties["parsec_release"]
     features = json.loads((run.reports_dir / "cucumber.json").read_text(encoding="utf-8"))

@@ -42,7 +42,7 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     return make_tls_files(tmp_path_factory.mktemp("tls"), "parsec-s3")
 
 
-def _server(workdir: Path, tls: TlsFiles, **kwargs: object) -> SeaweedS3Server:
+def _server(workdir: Path, tls: TlsFiles, *, isolate_tmp: bool | None = None) -> SeaweedS3Server:
     return SeaweedS3Server(
         workdir,
         access_key=ACCESS_KEY,
@@ -51,7 +51,7 @@ def _server(workdir: Path, tls: TlsFiles, **kwargs: object) -> SeaweedS3Server:
         key_file=tls.key_file,
         ca_file=tls.ca_file,
         port=free_port(),
-        **kwargs,  # type: ignore[arg-type]
+        isolate_tmp=isolate_tmp,
     )
 
 

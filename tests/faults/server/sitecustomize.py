@@ -11,7 +11,8 @@ parsec-backend service. Without that variable this module does nothing.
 - ``partial-migrations``: ``backend migrate`` applies all but the last two migrations and
   says nothing about them.
 
-Runs under the release's interpreter (CPython 3.9).
+Runs under the release's interpreter (CPython 3.9): the annotations stay strings (postponed
+evaluation), so the ``X | None`` that mypy reads costs nothing there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
+from typing import Any
 
 FAULTS = {name for name in os.environ.get("PARSEC_ACCEPTANCE_FAULTS", "").split(",") if name}
 ADMIN_TOKEN = os.environ.get("PARSEC_ADMINISTRATION_TOKEN", "")
@@ -34,7 +36,9 @@ class _PatchAfterImport(importlib.abc.MetaPathFinder):
     def __init__(self, patches: dict[str, Callable[[ModuleType], None]]) -> None:
         self._patches = patches
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None, target: object = None):
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: object = None
+    ) -> importlib.machinery.ModuleSpec | None:
         patch = self._patches.pop(fullname, None)
         if patch is None:
             return None
@@ -56,7 +60,7 @@ def _any_admin_token(module: ModuleType) -> None:
     headers = module.Headers
     getitem = headers.__getitem__
 
-    def __getitem__(self, key, _get_mode=False):
+    def __getitem__(self: object, key: object, _get_mode: bool = False) -> object:
         value = getitem(self, key, _get_mode)
         if isinstance(key, str) and key.lower() == "authorization" and str(value).startswith("Bearer "):
             return f"Bearer {ADMIN_TOKEN}"
@@ -70,7 +74,7 @@ def _reusable_bootstrap(module: ModuleType) -> None:
     bootstrap = component.bootstrap
     already = module.OrganizationAlreadyBootstrappedError
 
-    async def reusable(self, *args, **kwargs):
+    async def reusable(self: object, *args: object, **kwargs: object) -> object:
         try:
             return await bootstrap(self, *args, **kwargs)
         except already:
@@ -82,10 +86,10 @@ def _reusable_bootstrap(module: ModuleType) -> None:
 def _partial_migrations(module: ModuleType) -> None:
     retrieve = module.retrieve_migrations
 
-    def all_but_the_last():
+    def all_but_the_last() -> list[Any]:
         return sorted(retrieve(), key=lambda migration: migration.idx)[:-SKIPPED_MIGRATIONS]
 
-    module.retrieve_migrations = all_but_the_last
+    vars(module)["retrieve_migrations"] = all_but_the_last
 
 
 _PATCHES = {
