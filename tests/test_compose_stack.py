@@ -163,7 +163,11 @@ def test_the_override_keeps_the_guides_tags_readable() -> None:
     class Loader(yaml.SafeLoader):
         pass
 
-    Loader.add_constructor("!override", lambda loader, node: loader.construct_sequence(node))
+    def sequence(loader: yaml.SafeLoader, node: yaml.Node) -> list[object]:
+        assert isinstance(node, yaml.SequenceNode)
+        return loader.construct_sequence(node)
+
+    Loader.add_constructor("!override", sequence)
     stack = _stack(BUNDLE.parent / "unused" / "deployment")
     from fixtures.stacks.compose import override_document
 
