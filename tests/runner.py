@@ -113,7 +113,8 @@ class FeatureRun:
             elif state in ("skipped", "error") and test in feature_scenarios():
                 scenario = feature_scenarios()[test]  # it ended before its first step
             else:
-                disagreements.append(f"junit.xml has {test} ({state}); cucumber.json and the features do not")
+                absent = "cucumber.json does not" if state in ("passed", "failed") else "nor do the features"
+                disagreements.append(f"junit.xml has {test} ({state}); {absent}")
                 continue
             if scenario in found:
                 disagreements.append(f"{scenario} is there twice")
