@@ -13,10 +13,10 @@ import shlex
 import shutil
 import stat
 import subprocess
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import psycopg
@@ -32,25 +32,36 @@ from fixtures.releases.source import from_version
 from fixtures.sections.scripts import GuideScript
 from fixtures.stacks.base import ObservingStack
 from fixtures.stacks.external import ExternalStack
-from tests.runner import BUNDLE, PROJECT, run_features
+from tests.runner import BUNDLE, PROJECT, FeatureRun, Scenario, not_in_the_features, run_features
 
 CHECK_COMMAND = re.compile(r"^check it with: (.+)$", re.MULTILINE)
 STOP_COMMAND = re.compile(r"^stop it with: (.+)$", re.MULTILINE)
 
-SERVICES_UP = "test_the_services_are_up_and_answer"
-DB_MIGRATIONS = "test_to_bootstrap_the_database_we_just_need_to_apply_the_migrations"
-S3_CREATE = "test_create_a_new_bucket_named_parsec_with_object_locking"
-S3_WRONG_SECRET = "test_the_s3_service_refuses_a_wrong_secret"
-S3_RESTART = "test_restart_the_parsecbackend"
-TLS_SERVICE = "test_the_script_generates_the_key_the_csr_and_the_certificate_of_service[{}]"
-TLS_GROUP = "test_the_key_of_parsecbackend_is_readable_by_the_group_1234"
-ENV_PARSEC = "test_parsec_server_configuration"
-ORG_CREATE = "test_create_the_first_organization"
-ORG_WRONG_TOKEN = "test_a_wrong_administration_token_is_refused"
-USER_JOIN = "test_join_the_organization_with_the_bootstrap_link"
-USER_INVITATION = "test_the_server_sends_the_invitation_mail"
-COMPOSE_SERVICES = "test_it_will_setup_4_services"
-TLS_CA = "test_the_script_generates_the_ca_key__selfsigned_certificate"
+# The scenarios, by the guide's words: feature title, scenario title (an outline's ``{}``, its example row).
+COMPONENT = Scenario("Requirements and Preamble", "{} is present for the chosen stack")
+TLS_CA = Scenario(
+    "Generating the required TLS certificates", "The script generates the CA key & self-signed certificate"
+)
+TLS_SERVICE = Scenario(
+    "Generating the required TLS certificates", "The script generates the key, the CSR and the certificate of {}"
+)
+TLS_GROUP = Scenario(
+    "Generating the required TLS certificates", "The key of parsec-backend is readable by the group 1234"
+)
+ENV_PARSEC = Scenario("The env files", "Parsec server configuration")
+COMPOSE_SERVICES = Scenario("The docker-compose file", "It will setup 4 services")
+SERVICES_UP = Scenario("Starting the services", "The services are up and answer")
+DB_ACCESSIBLE = Scenario("Applying the database migration", "Check that the database is accessible")
+DB_MIGRATIONS = Scenario(
+    "Applying the database migration", "To bootstrap the database we just need to apply the migrations"
+)
+S3_CREATE = Scenario("Create the S3 Bucket", "Create a new bucket named parsec with object locking")
+S3_WRONG_SECRET = Scenario("Create the S3 Bucket", "The S3 service refuses a wrong secret")
+S3_RESTART = Scenario("Create the S3 Bucket", "Restart the parsec-backend")
+ORG_CREATE = Scenario("Create the first organization", "Create the first organization")
+ORG_WRONG_TOKEN = Scenario("Create the first organization", "A wrong administration token is refused")
+USER_JOIN = Scenario("Add the first user to the organization", "Join the organization with the bootstrap link")
+USER_INVITATION = Scenario("Add the first user to the organization", "The server sends the invitation mail")
 
 READ_ONLY_CHECKS = (
     SERVICES_UP,
@@ -67,6 +78,19 @@ READ_ONLY_CHECKS = (
 WRITES = (ORG_CREATE, USER_JOIN, USER_INVITATION)
 
 
+def test_the_scenarios_named_here_are_in_the_features() -> None:
+    named = (
+        *READ_ONLY_CHECKS,
+        *WRITES,
+        COMPONENT.format("A TLS/SSL server certificate"),
+        TLS_CA,
+        COMPOSE_SERVICES,
+        DB_ACCESSIBLE,
+    )
+    missing = not_in_the_features(named)
+    assert not missing, f"this module names scenarios no feature has: {', '.join(missing)}"
+
+
 @dataclass(frozen=True)
 class Kept:
     output: str
@@ -75,7 +99,7 @@ class Kept:
     check_command: str
     environ: dict[str, str]
 
-    def run(self, tmp_path: Path, *args: str, toml: Path | None = None, env_file: Path | None = None) -> Outcome:
+    def run(self, tmp_path: Path, *args: str, toml: Path | None = None, env_file: Path | None = None) -> FeatureRun:
         """The printed command, run from the project as a user would (its own reports directory)."""
         reports = tmp_path / "reports"
         reports.mkdir(parents=True, exist_ok=True)
@@ -88,26 +112,7 @@ class Kept:
         done = subprocess.run(
             ["bash", "-c", f"{command} {extra}"], cwd=PROJECT, capture_output=True, text=True, timeout=300
         )
-        return Outcome(done.returncode, done.stdout + done.stderr, reports / "junit.xml")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    returncode: int
-    output: str
-    junit: Path
-
-    def outcomes(self) -> dict[str, tuple[str, str]]:
-        found = {}
-        for case in ET.parse(self.junit).iter("testcase"):
-            state, message = "passed", ""
-            for tag in ("failure", "error", "skipped"):
-                element = case.find(tag)
-                if element is not None:
-                    state = {"failure": "failed"}.get(tag, tag)
-                    message = f"{element.get('message', '')}\n{element.text or ''}"
-            found[case.get("name", "")] = (state, message)
-        return found
+        return FeatureRun(done.returncode, done.stdout + done.stderr, reports)
 
 
 def _environ(env_file: Path) -> dict[str, str]:
@@ -144,7 +149,7 @@ def _organizations(kept: Kept) -> int:
         return int(conn.execute("SELECT count(*) FROM organization").fetchone()[0])  # type: ignore[index]
 
 
-def _s3(kept: Kept):  # noqa: ANN202 - boto3 has no static types
+def _s3(kept: Kept) -> Any:  # boto3 has no static types
     loaded = load(kept.toml, kept.environ)
     assert loaded.s3 is not None
     return boto3.client(
@@ -177,13 +182,13 @@ def test_read_only_passes_and_writes_nothing(kept: Kept, tmp_path: Path) -> None
     run = kept.run(tmp_path)
     assert run.returncode == 0, run.output[-4000:]
     outcomes = run.outcomes()
-    not_passed = {name: outcomes.get(name, ("absent", ""))[0] for name in READ_ONLY_CHECKS}
+    not_passed = {str(name): outcomes.get(name, "absent") for name in READ_ONLY_CHECKS}
     assert set(not_passed.values()) == {"passed"}, f"read-only checks that did not pass: {not_passed}"
     for name in WRITES:
-        state, message = outcomes[name]
+        state, message = run.outcome(name)
         assert state == "skipped" and "--allow-writes" in message, f"{name}: {state} {message}"
-    assert outcomes[COMPOSE_SERVICES][0] == "skipped" and outcomes[TLS_CA][0] == "skipped"
-    assert "runs none of the guide's scripts" in outcomes[TLS_CA][1]
+    assert run.outcome(COMPOSE_SERVICES).state == "skipped" and run.outcome(TLS_CA).state == "skipped"
+    assert "runs none of the guide's scripts" in run.outcome(TLS_CA).message
     assert _organizations(kept) == organizations, "a read-only run created an organization"
     assert sorted(bucket["Name"] for bucket in _s3(kept).list_buckets()["Buckets"]) == buckets
     assert kept.environ[ENV_TOKEN] not in run.output
@@ -194,8 +199,7 @@ def test_allow_writes_creates_bootstraps_and_invites(kept: Kept, tmp_path: Path)
     organizations = _organizations(kept)
     run = kept.run(tmp_path, "--allow-writes", "--invite-email", "someone@example.org")
     assert run.returncode == 0, run.output[-4000:]
-    outcomes = run.outcomes()
-    states = {name: outcomes[name][0] for name in (*WRITES, *READ_ONLY_CHECKS)}
+    states = {str(name): run.outcome(name).state for name in (*WRITES, *READ_ONLY_CHECKS)}
     assert set(states.values()) == {"passed"}, states
     created = re.search(r"create the organization (MyOrg-[0-9a-f]{8}): done", run.output)
     assert created, f"the organization gets a unique name:\n{run.output[-2000:]}"
@@ -215,11 +219,11 @@ def test_a_bucket_without_object_lock_fails_its_scenario(kept: Kept, tmp_path: P
     broken.write_text(text.replace('bucket = "parsec"', 'bucket = "unlocked"'))
     run = kept.run(tmp_path, "-m", "s3_bucket", toml=broken)
     assert run.returncode == 1, run.output[-3000:]
-    outcomes = run.outcomes()
-    assert outcomes[S3_CREATE][0] == "failed", outcomes
-    assert "the guide creates parsec (here unlocked) with object locking toggled on" in outcomes[S3_CREATE][1]
-    assert "ObjectLockConfigurationNotFoundError" in outcomes[S3_CREATE][1]
-    assert outcomes[S3_WRONG_SECRET][0] == "passed", "the other bucket checks are not affected"
+    state, message = run.outcome(S3_CREATE)
+    assert state == "failed", run.outcomes()
+    assert "the guide creates parsec (here unlocked) with object locking toggled on" in message
+    assert "ObjectLockConfigurationNotFoundError" in message
+    assert run.outcome(S3_WRONG_SECRET).state == "passed", "the other bucket checks are not affected"
 
 
 @pytest.mark.selftest
@@ -227,7 +231,7 @@ def test_a_missing_bucket_fails_saying_so(kept: Kept, tmp_path: Path) -> None:
     broken = tmp_path / "missing.toml"
     broken.write_text(kept.toml.read_text().replace('bucket = "parsec"', 'bucket = "never-made"'))
     run = kept.run(tmp_path, "-m", "s3_bucket", "-k", "create_a_new_bucket", toml=broken)
-    state, message = run.outcomes()[S3_CREATE]
+    state, message = run.outcome(S3_CREATE)
     assert state == "failed" and "the guide creates the bucket never-made" in message, message
 
 
@@ -240,10 +244,9 @@ def test_a_database_without_the_migrations_fails_its_scenario(kept: Kept, tmp_pa
     env_file.write_text(kept.env_file.read_text().replace(shlex.quote(kept.environ[ENV_DSN]), shlex.quote(dsn)))
     assert env_file.read_text() != kept.env_file.read_text()
     run = kept.run(tmp_path, "-m", "database_migration", env_file=env_file)
-    outcomes = run.outcomes()
-    state, message = outcomes[DB_MIGRATIONS]
+    state, message = run.outcome(DB_MIGRATIONS)
     assert state == "failed" and "14 of the 14 migrations are not applied: 0001_initial.sql" in message, message
-    state, message = outcomes["test_check_that_the_database_is_accessible"]
+    state, message = run.outcome(DB_ACCESSIBLE)
     assert state == "failed" and "the guide's database is 'parsec'; connected to 'never_migrated'" in message
 
 
@@ -259,10 +262,9 @@ def test_a_ca_that_did_not_issue_the_certificate_fails_its_requirement(kept: Kep
     broken = tmp_path / "other-ca.toml"
     broken.write_text(kept.toml.read_text().replace(str(loaded.server.ca_file), str(other_ca)))
     run = kept.run(tmp_path, "-m", "requirements or tls_certificates", toml=broken)
-    outcomes = run.outcomes()
-    state, message = outcomes["test_component_is_present_for_the_chosen_stack[A TLS/SSL server certificate]"]
+    state, message = run.outcome(COMPONENT.format("A TLS/SSL server certificate"))
     assert state == "failed" and "no verified TLS handshake" in message and "certificate verify failed" in message
-    state, message = outcomes[TLS_SERVICE.format("parsec-backend")]
+    state, message = run.outcome(TLS_SERVICE.format("parsec-backend"))
     assert state == "failed" and "should be issued by the custom CA (CN=Another CA)" in message, message
 
 

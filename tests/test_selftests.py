@@ -34,7 +34,6 @@ import os
 import re
 import shutil
 import subprocess
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults import certificates
-from tests.runner import BUNDLE, FeatureRun, broken_bundle, replace_in, run_features
+from tests.runner import BUNDLE, FeatureRun, Scenario, broken_bundle, not_in_the_features, replace_in, run_features
 
 pytestmark = pytest.mark.selftest
 
@@ -53,35 +52,44 @@ BACKEND_ENVIRONMENT = "      AWS_CA_BUNDLE: /run/secrets/mini-ca-crt\n"
 SERVER_FAULTS = Path(__file__).parent / "faults" / "server"  # its sitecustomize.py
 FAULTS_VARIABLE = "PARSEC_ACCEPTANCE_FAULTS"
 
-# Names of the scenarios as the child's JUnit report gives them.
-COMPONENT = "test_component_is_present_for_the_chosen_stack[{}]"
-TLS_CA = "test_the_script_generates_the_ca_key__selfsigned_certificate"
-TLS_SERVICE = "test_the_script_generates_the_key_the_csr_and_the_certificate_of_service[{}]"
-TLS_GROUP = "test_the_key_of_parsecbackend_is_readable_by_the_group_1234"
-TLS_AGAIN = "test_running_the_script_again_changes_nothing"
-ENV_TOKEN = "test_the_administration_token"
-ENV_DB = "test_database_configuration"
-ENV_SMTP = "test_smtp_configuration"
-ENV_S3 = "test_s3_service_configuration"
-ENV_PARSEC = "test_parsec_server_configuration"
-ENV_REFERENCED = "test_every_file_the_compose_file_references_exists_after_the_guides_steps"
-COMPOSE_SERVICES = "test_it_will_setup_4_services"
-COMPOSE_LOOPBACK = "test_the_console_the_mail_web_ui_and_the_server_are_published_on_127001_only"
-COMPOSE_BACKEND = "test_the_parsecbackend_service_gets_the_env_files_and_the_secrets"
-SERVICES_UP = "test_the_services_are_up_and_answer"
-DB_ACCESSIBLE = "test_check_that_the_database_is_accessible"
-DB_MIGRATIONS = "test_to_bootstrap_the_database_we_just_need_to_apply_the_migrations"
-S3_CREATE = "test_create_a_new_bucket_named_parsec_with_object_locking"
-S3_WRONG_SECRET = "test_the_s3_service_refuses_a_wrong_secret"
-S3_RESTART = "test_restart_the_parsecbackend"
-S3_BLOCKS = "test_the_server_stores_the_data_blocks_in_the_bucket"
-SMTP_PING = "test_the_test_mail_of_pingmailhogsh_reaches_the_mailbox"
-ORG_CREATE = "test_create_the_first_organization"
-ORG_WRONG_TOKEN = "test_a_wrong_administration_token_is_refused"
-ORG_ONLY_ADMIN = "test_only_the_administrator_creates_organizations"
-USER_JOIN = "test_join_the_organization_with_the_bootstrap_link"
-USER_INVITATION = "test_the_server_sends_the_invitation_mail"
-
+# The scenarios, by the guide's words: feature title, scenario title (an outline's ``{}``, its example row).
+COMPONENT = Scenario("Requirements and Preamble", "{} is present for the chosen stack")
+TLS_CA = Scenario(
+    "Generating the required TLS certificates", "The script generates the CA key & self-signed certificate"
+)
+TLS_SERVICE = Scenario(
+    "Generating the required TLS certificates", "The script generates the key, the CSR and the certificate of {}"
+)
+TLS_GROUP = Scenario(
+    "Generating the required TLS certificates", "The key of parsec-backend is readable by the group 1234"
+)
+TLS_AGAIN = Scenario("Generating the required TLS certificates", "Running the script again changes nothing")
+ENV_TOKEN = Scenario("The env files", "The administration token")
+ENV_DB = Scenario("The env files", "Database configuration")
+ENV_SMTP = Scenario("The env files", "SMTP configuration")
+ENV_S3 = Scenario("The env files", "S3 service configuration")
+ENV_PARSEC = Scenario("The env files", "Parsec server configuration")
+ENV_REFERENCED = Scenario("The env files", "Every file the compose file references exists after the guide's steps")
+COMPOSE_SERVICES = Scenario("The docker-compose file", "It will setup 4 services")
+COMPOSE_LOOPBACK = Scenario(
+    "The docker-compose file", "The console, the mail web UI and the server are published on 127.0.0.1 only"
+)
+COMPOSE_BACKEND = Scenario("The docker-compose file", "The parsec-backend service gets the env files and the secrets")
+SERVICES_UP = Scenario("Starting the services", "The services are up and answer")
+DB_ACCESSIBLE = Scenario("Applying the database migration", "Check that the database is accessible")
+DB_MIGRATIONS = Scenario(
+    "Applying the database migration", "To bootstrap the database we just need to apply the migrations"
+)
+S3_CREATE = Scenario("Create the S3 Bucket", "Create a new bucket named parsec with object locking")
+S3_WRONG_SECRET = Scenario("Create the S3 Bucket", "The S3 service refuses a wrong secret")
+S3_RESTART = Scenario("Create the S3 Bucket", "Restart the parsec-backend")
+S3_BLOCKS = Scenario("Create the S3 Bucket", "The server stores the data blocks in the bucket")
+SMTP_PING = Scenario("Test the SMTP configuration & server", "The test mail of ping-mailhog.sh reaches the mailbox")
+ORG_CREATE = Scenario("Create the first organization", "Create the first organization")
+ORG_WRONG_TOKEN = Scenario("Create the first organization", "A wrong administration token is refused")
+ORG_ONLY_ADMIN = Scenario("Create the first organization", "Only the administrator creates organizations")
+USER_JOIN = Scenario("Add the first user to the organization", "Join the organization with the bootstrap link")
+USER_INVITATION = Scenario("Add the first user to the organization", "The server sends the invitation mail")
 
 Edit = Callable[[Path], None]
 
@@ -117,7 +125,7 @@ class Breakage:
     id: str
     edits: tuple[Edit, ...] = ()
     # scenario -> telling part(s) of its failure message
-    fails: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
+    fails: dict[Scenario, str | tuple[str, ...]] = field(default_factory=dict)
     hidden_programs: tuple[str, ...] = ()  # left out of the child's PATH
     args: tuple[str, ...] = ()  # given to the child
 
@@ -129,12 +137,14 @@ class ChildRun:
     id: str
     sections: tuple[str, ...]  # feature tags, given to -m
     breakages: tuple[Breakage, ...]
-    passes: tuple[str, ...] = ()  # selected scenarios the breakages leave alone
-    keyword: str | None = None  # narrows the selection (-k)
+    passes: tuple[Scenario, ...] = ()  # selected scenarios the breakages leave alone
+    # Narrows the selection (-k). pytest matches it against test names (it cannot select by a title); a
+    # keyword that no longer selects its scenario fails the run's tests, which name the scenarios they expect.
+    keyword: str | None = None
     seeded: bool = True  # the bundle holds certificates made beforehand (see the module's doc)
 
     @property
-    def fails(self) -> set[str]:
+    def fails(self) -> set[Scenario]:
         return {scenario for breakage in self.breakages for scenario in breakage.fails}
 
     def selection(self) -> list[str]:
@@ -319,7 +329,7 @@ RUNS = (
                 {ENV_TOKEN: "a second run of gen-admin-token.sh must keep the token; parsec-admin-token.env changed"},
             ),
         ),
-        keyword=ENV_TOKEN,
+        keyword="test_the_administration_token",
         seeded=False,
     ),
     ChildRun(
@@ -332,7 +342,7 @@ RUNS = (
                 {ENV_TOKEN: "the guide's parsec-admin-token.env sets PARSEC_ADMINISTRATION_TOKEN; it is empty"},
             ),
         ),
-        keyword=ENV_TOKEN,
+        keyword="test_the_administration_token",
         seeded=False,
     ),
     ChildRun(
@@ -590,7 +600,7 @@ RUNS = (
                 },
             ),
         ),
-        keyword=ORG_CREATE,
+        keyword="test_create_the_first_organization",
     ),
     ChildRun(
         "first-user-address",
@@ -775,23 +785,22 @@ def children(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         runs.close()
 
 
-def failure_of(run: FeatureRun, scenario: str) -> str:
-    """What the child's report says about the failure of ``scenario``."""
-    for case in ET.parse(run.reports_dir / "junit.xml").iter("testcase"):
-        if case.get("name") == scenario:
-            return "\n".join(
-                f"{element.get('message', '')}\n{element.text or ''}"
-                for element in (case.find("failure"), case.find("error"))
-                if element is not None
-            )
-    raise AssertionError(f"the child run has no scenario {scenario}; it ran {', '.join(run.outcomes())}")
-
-
 def _show(run: FeatureRun) -> str:
     return "\n--- child output (tail) ---\n" + run.output[-6000:]
 
 
+def _ends(outcomes: dict[Scenario, str]) -> str:
+    return "".join(f"\n  {state}: {scenario}" for scenario, state in outcomes.items()) or " (no scenario)"
+
+
 # -- the self-tests --------------------------------------------------------------------------
+
+
+def test_the_scenarios_named_here_are_in_the_features() -> None:
+    """A scenario renamed in its feature file fails here, by name, before any child run."""
+    named = {scenario for run in RUNS for scenario in (*run.fails, *run.passes)}
+    missing = not_in_the_features(named)
+    assert not missing, "the self-tests name scenarios no feature has:\n  " + "\n  ".join(missing)
 
 
 @pytest.mark.parametrize(
@@ -803,10 +812,12 @@ def test_breakage_fails_its_scenario_saying_why(children: Children, run_id: str,
     run = children.result(run_id)
     assert run.returncode != 0, f"the features passed with the breakage {breakage.id}" + _show(run)
     for scenario, message in breakage.fails.items():
+        outcome = run.outcome(scenario)  # fails, saying why, if the run has no such scenario
         assert scenario in run.failed(), f"{scenario} did not fail with the breakage {breakage.id}" + _show(run)
-        failure = failure_of(run, scenario)
         for says in (message,) if isinstance(message, str) else message:
-            assert says in failure, f"{scenario} failed, but without saying {says!r}:\n{failure[-3000:]}"
+            assert says in outcome.message, (
+                f"{scenario} failed, but without saying {says!r}:\n{outcome.message[-3000:]}"
+            )
             assert says in run.output, f"{says!r} is in the report, not in the output" + _show(run)
 
 
@@ -814,12 +825,14 @@ def test_breakage_fails_its_scenario_saying_why(children: Children, run_id: str,
 def test_only_the_broken_scenarios_fail(children: Children, run_id: str) -> None:
     """The selection is what the self-test means, and no other scenario fails."""
     spec = RUNS_BY_ID[run_id]
+    expected = {scenario: "failed" for scenario in spec.fails} | {scenario: "passed" for scenario in spec.passes}
+    missing = not_in_the_features(expected)
+    assert not missing, f"{run_id} names scenarios no feature has: {', '.join(missing)}"
     run = children.result(run_id)
     outcomes = run.outcomes()
-    expected = {scenario: "failed" for scenario in spec.fails} | {scenario: "passed" for scenario in spec.passes}
     assert outcomes == expected, (
-        f"with the breakages {', '.join(b.id for b in spec.breakages)}, the scenarios should end {expected}; "
-        f"they end {outcomes}" + _show(run)
+        f"with the breakages {', '.join(b.id for b in spec.breakages)}, the scenarios should end:{_ends(expected)}\n"
+        f"they end:{_ends(outcomes)}" + _show(run)
     )
 
 
@@ -830,9 +843,9 @@ def test_the_healthy_bundle_passes_the_same_selections(children: Children, seede
     outcomes = run.outcomes()
     selected = {s for spec in RUNS if spec.seeded == seeded for s in (*spec.fails, *spec.passes)}
     assert run.returncode == 0 and set(outcomes.values()) == {"passed"}, (
-        f"the healthy bundle should pass; failed: {', '.join(run.failed())}" + _show(run)
+        f"the healthy bundle should pass; failed: {', '.join(map(str, run.failed()))}" + _show(run)
     )
-    assert selected <= set(outcomes), f"the control did not run {', '.join(sorted(selected - set(outcomes)))}"
+    assert selected <= set(outcomes), f"the control did not run {', '.join(sorted(map(str, selected - set(outcomes))))}"
 
 
 LINK_TOKEN = re.compile(r"[?&](?:token|p)=[0-9A-Za-z_-]{16,}")

@@ -9,18 +9,24 @@ The healthy 3.x bundle is CI's own full run of ``pytest features/ --parsec-versi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from fixtures import BUNDLES_DIR
-from tests.runner import FeatureRun, broken_bundle, replace_in, run_features
+from tests.runner import FeatureRun, Scenario, broken_bundle, not_in_the_features, replace_in, run_features
 
 pytestmark = pytest.mark.selftest
 
 V3 = BUNDLES_DIR / "v3"
 VERSION = "3.9.3"
+
+ENV_PARSEC = Scenario("The env files", "Parsec server configuration")
+S3_RESTART = Scenario("Create the S3 Bucket", "Restart the parsec-backend")
+S3_BLOCKS = Scenario("Create the S3 Bucket", "The server stores the data blocks in the bucket")
+ORG_ONLY_ADMIN = Scenario("Create the first organization", "Only the administrator creates organizations")
 
 
 def _v2_address(bundle: Path) -> None:
@@ -50,7 +56,7 @@ def _blocks_in_postgresql_and_open_bootstrap(bundle: Path) -> None:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, FeatureRun]:
-    def run(name: str, edit, marks: str) -> FeatureRun:  # noqa: ANN001 - a bundle edit
+    def run(name: str, edit: Callable[[Path], None], marks: str) -> FeatureRun:
         folder = tmp_path_factory.mktemp(name)
         bundle = broken_bundle(folder, edit, source=V3)
         return run_features(folder, "--parsec-version", VERSION, "-m", marks, bundle=bundle)
@@ -64,27 +70,26 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, FeatureRun]:
         return {"address": address.result(), "seed": seed.result(), "server": server.result()}
 
 
+def test_the_scenarios_named_here_are_in_the_features() -> None:
+    missing = not_in_the_features((ENV_PARSEC, S3_RESTART, S3_BLOCKS, ORG_ONLY_ADMIN))
+    assert not missing, f"this module names scenarios no feature has: {', '.join(missing)}"
+
+
 def test_the_2x_address_variable_fails_the_server_configuration(runs: dict[str, FeatureRun]) -> None:
     run = runs["address"]
-    assert run.failed() == ["test_parsec_server_configuration"], run.output[-3000:]
+    assert run.failed() == [ENV_PARSEC], run.output[-3000:]
     assert "PARSEC_SERVER_ADDR" in run.output, run.output[-3000:]
 
 
 def test_a_missing_account_seed_stops_the_server_from_starting(runs: dict[str, FeatureRun]) -> None:
     run = runs["seed"]
     # Both scenarios of the section that need the server running.
-    assert sorted(run.failed()) == [
-        "test_restart_the_parsecbackend",
-        "test_the_server_stores_the_data_blocks_in_the_bucket",
-    ], run.output[-3000:]
+    assert sorted(run.failed()) == sorted([S3_RESTART, S3_BLOCKS]), run.output[-3000:]
     assert "PARSEC_FAKE_ACCOUNT_PASSWORD_ALGORITHM_SEED" in run.output, run.output[-3000:]
 
 
 def test_blocks_elsewhere_and_an_open_bootstrap_are_caught_through_the_bindings(runs: dict[str, FeatureRun]) -> None:
     run = runs["server"]
-    assert sorted(run.failed()) == [
-        "test_only_the_administrator_creates_organizations",
-        "test_the_server_stores_the_data_blocks_in_the_bucket",
-    ], run.output[-3000:]
+    assert sorted(run.failed()) == sorted([ORG_ONLY_ADMIN, S3_BLOCKS]), run.output[-3000:]
     assert "it got no new object" in run.output, run.output[-3000:]
     assert "an organization the administrator never created" in run.output, run.output[-3000:]
