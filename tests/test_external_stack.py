@@ -32,36 +32,29 @@ from fixtures.releases.source import from_version
 from fixtures.sections.scripts import GuideScript
 from fixtures.stacks.base import ObservingStack
 from fixtures.stacks.external import ExternalStack
-from tests.runner import BUNDLE, PROJECT, FeatureRun, Scenario, not_in_the_features, run_features
+from tests.runner import BUNDLE, PROJECT, FeatureRun, not_in_the_features, run_features
+from tests.scenarios import (
+    COMPONENT,
+    COMPOSE_SERVICES,
+    DB_ACCESSIBLE,
+    DB_MIGRATIONS,
+    ENV_PARSEC,
+    ORG_CREATE,
+    ORG_WRONG_TOKEN,
+    S3_CREATE,
+    S3_RESTART,
+    S3_WRONG_SECRET,
+    SERVICES_UP,
+    TLS_CA,
+    TLS_GROUP,
+    TLS_SERVICE,
+    USER_INVITATION,
+    USER_JOIN,
+)
 
 CHECK_COMMAND = re.compile(r"^check it with: (.+)$", re.MULTILINE)
 STOP_COMMAND = re.compile(r"^stop it with: (.+)$", re.MULTILINE)
 
-# The scenarios, by the guide's words: feature title, scenario title (an outline's ``{}``, its example row).
-COMPONENT = Scenario("Requirements and Preamble", "{} is present for the chosen stack")
-TLS_CA = Scenario(
-    "Generating the required TLS certificates", "The script generates the CA key & self-signed certificate"
-)
-TLS_SERVICE = Scenario(
-    "Generating the required TLS certificates", "The script generates the key, the CSR and the certificate of {}"
-)
-TLS_GROUP = Scenario(
-    "Generating the required TLS certificates", "The key of parsec-backend is readable by the group 1234"
-)
-ENV_PARSEC = Scenario("The env files", "Parsec server configuration")
-COMPOSE_SERVICES = Scenario("The docker-compose file", "It will setup 4 services")
-SERVICES_UP = Scenario("Starting the services", "The services are up and answer")
-DB_ACCESSIBLE = Scenario("Applying the database migration", "Check that the database is accessible")
-DB_MIGRATIONS = Scenario(
-    "Applying the database migration", "To bootstrap the database we just need to apply the migrations"
-)
-S3_CREATE = Scenario("Create the S3 Bucket", "Create a new bucket named parsec with object locking")
-S3_WRONG_SECRET = Scenario("Create the S3 Bucket", "The S3 service refuses a wrong secret")
-S3_RESTART = Scenario("Create the S3 Bucket", "Restart the parsec-backend")
-ORG_CREATE = Scenario("Create the first organization", "Create the first organization")
-ORG_WRONG_TOKEN = Scenario("Create the first organization", "A wrong administration token is refused")
-USER_JOIN = Scenario("Add the first user to the organization", "Join the organization with the bootstrap link")
-USER_INVITATION = Scenario("Add the first user to the organization", "The server sends the invitation mail")
 
 READ_ONLY_CHECKS = (
     SERVICES_UP,

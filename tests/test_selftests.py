@@ -43,6 +43,35 @@ import pytest
 
 from tests.faults import certificates
 from tests.runner import BUNDLE, FeatureRun, Scenario, broken_bundle, not_in_the_features, replace_in, run_features
+from tests.scenarios import (
+    COMPONENT,
+    COMPOSE_BACKEND,
+    COMPOSE_LOOPBACK,
+    COMPOSE_SERVICES,
+    DB_ACCESSIBLE,
+    DB_MIGRATIONS,
+    ENV_DB,
+    ENV_PARSEC,
+    ENV_REFERENCED,
+    ENV_S3,
+    ENV_SMTP,
+    ENV_TOKEN,
+    ORG_CREATE,
+    ORG_ONLY_ADMIN,
+    ORG_WRONG_TOKEN,
+    S3_BLOCKS,
+    S3_CREATE,
+    S3_RESTART,
+    S3_WRONG_SECRET,
+    SERVICES_UP,
+    SMTP_PING,
+    TLS_AGAIN,
+    TLS_CA,
+    TLS_GROUP,
+    TLS_SERVICE,
+    USER_INVITATION,
+    USER_JOIN,
+)
 
 pytestmark = pytest.mark.selftest
 
@@ -52,44 +81,6 @@ BACKEND_ENVIRONMENT = "      AWS_CA_BUNDLE: /run/secrets/mini-ca-crt\n"
 SERVER_FAULTS = Path(__file__).parent / "faults" / "server"  # its sitecustomize.py
 FAULTS_VARIABLE = "PARSEC_ACCEPTANCE_FAULTS"
 
-# The scenarios, by the guide's words: feature title, scenario title (an outline's ``{}``, its example row).
-COMPONENT = Scenario("Requirements and Preamble", "{} is present for the chosen stack")
-TLS_CA = Scenario(
-    "Generating the required TLS certificates", "The script generates the CA key & self-signed certificate"
-)
-TLS_SERVICE = Scenario(
-    "Generating the required TLS certificates", "The script generates the key, the CSR and the certificate of {}"
-)
-TLS_GROUP = Scenario(
-    "Generating the required TLS certificates", "The key of parsec-backend is readable by the group 1234"
-)
-TLS_AGAIN = Scenario("Generating the required TLS certificates", "Running the script again changes nothing")
-ENV_TOKEN = Scenario("The env files", "The administration token")
-ENV_DB = Scenario("The env files", "Database configuration")
-ENV_SMTP = Scenario("The env files", "SMTP configuration")
-ENV_S3 = Scenario("The env files", "S3 service configuration")
-ENV_PARSEC = Scenario("The env files", "Parsec server configuration")
-ENV_REFERENCED = Scenario("The env files", "Every file the compose file references exists after the guide's steps")
-COMPOSE_SERVICES = Scenario("The docker-compose file", "It will setup 4 services")
-COMPOSE_LOOPBACK = Scenario(
-    "The docker-compose file", "The console, the mail web UI and the server are published on 127.0.0.1 only"
-)
-COMPOSE_BACKEND = Scenario("The docker-compose file", "The parsec-backend service gets the env files and the secrets")
-SERVICES_UP = Scenario("Starting the services", "The services are up and answer")
-DB_ACCESSIBLE = Scenario("Applying the database migration", "Check that the database is accessible")
-DB_MIGRATIONS = Scenario(
-    "Applying the database migration", "To bootstrap the database we just need to apply the migrations"
-)
-S3_CREATE = Scenario("Create the S3 Bucket", "Create a new bucket named parsec with object locking")
-S3_WRONG_SECRET = Scenario("Create the S3 Bucket", "The S3 service refuses a wrong secret")
-S3_RESTART = Scenario("Create the S3 Bucket", "Restart the parsec-backend")
-S3_BLOCKS = Scenario("Create the S3 Bucket", "The server stores the data blocks in the bucket")
-SMTP_PING = Scenario("Test the SMTP configuration & server", "The test mail of ping-mailhog.sh reaches the mailbox")
-ORG_CREATE = Scenario("Create the first organization", "Create the first organization")
-ORG_WRONG_TOKEN = Scenario("Create the first organization", "A wrong administration token is refused")
-ORG_ONLY_ADMIN = Scenario("Create the first organization", "Only the administrator creates organizations")
-USER_JOIN = Scenario("Add the first user to the organization", "Join the organization with the bootstrap link")
-USER_INVITATION = Scenario("Add the first user to the organization", "The server sends the invitation mail")
 
 Edit = Callable[[Path], None]
 

@@ -16,17 +16,18 @@ from pathlib import Path
 import pytest
 
 from fixtures import BUNDLES_DIR
-from tests.runner import FeatureRun, Scenario, broken_bundle, not_in_the_features, replace_in, run_features
+from tests.runner import FeatureRun, broken_bundle, not_in_the_features, replace_in, run_features
+from tests.scenarios import (
+    ENV_PARSEC,
+    ORG_ONLY_ADMIN,
+    S3_BLOCKS,
+    S3_RESTART,
+)
 
 pytestmark = pytest.mark.selftest
 
 V3 = BUNDLES_DIR / "v3"
 VERSION = "3.9.3"
-
-ENV_PARSEC = Scenario("The env files", "Parsec server configuration")
-S3_RESTART = Scenario("Create the S3 Bucket", "Restart the parsec-backend")
-S3_BLOCKS = Scenario("Create the S3 Bucket", "The server stores the data blocks in the bucket")
-ORG_ONLY_ADMIN = Scenario("Create the first organization", "Only the administrator creates organizations")
 
 
 def _v2_address(bundle: Path) -> None:
