@@ -8,8 +8,7 @@ import psycopg
 from pytest_bdd import parsers, then, when
 
 from fixtures.living_guide.evidence import Evidence
-from fixtures.sections.migration import MigrationSection
-from fixtures.stacks.base import CommandResult
+from fixtures.sections.migration import MigrationRun, MigrationSection
 
 
 @dataclass(frozen=True)
@@ -19,13 +18,6 @@ class ConnInfo:
     host: str
     port: int
     dsn_user: str
-
-
-@dataclass(frozen=True)
-class MigrationRun:
-    result: CommandResult
-    applied_before: list[tuple[object, ...]]
-    applied_after: list[tuple[object, ...]]
 
 
 @when(parsers.parse('I connect with the DSN of "{name}"'), target_fixture="conninfo")
@@ -52,21 +44,14 @@ def connected(conninfo: ConnInfo, database: str, evidence: Evidence) -> None:
     assert conninfo.user == conninfo.dsn_user, f"connected as {conninfo.user!r}, not as the DSN's {conninfo.dsn_user!r}"
 
 
-def _migrate(migration: MigrationSection) -> MigrationRun:
-    migration.services.ensure()
-    before = migration.applied()
-    result = migration.run()
-    return MigrationRun(result, before, migration.applied())
-
-
 @when(parsers.parse('I apply the migrations with "{command}"'), target_fixture="migration_run")
 def apply_migrations(migration: MigrationSection, command: str) -> MigrationRun:
-    return _migrate(migration)
+    return migration.apply()
 
 
 @when("I apply the migrations again", target_fixture="migration_run")
 def apply_again(migration: MigrationSection) -> MigrationRun:
-    return _migrate(migration)
+    return migration.apply()
 
 
 @then("the migration succeeds")

@@ -126,11 +126,11 @@ def device_file(device: Device) -> None:
 
 
 @then("the administration API says the organization is bootstrapped")
-def is_bootstrapped(server: ServerSection, created: OrganizationCreated, evidence: Evidence) -> None:
-    reply = server.admin().organization(created.organization)
+def is_bootstrapped(organizations: OrganizationSection, created: OrganizationCreated, evidence: Evidence) -> None:
+    reply = organizations.status(created.organization)
     evidence.record(f"Organization {created.organization}", {"HTTP status": reply.status, "reply": reply.body})
     assert reply.status == 200, f"GET /administration/organizations/{created.organization} answered {reply.status}"
-    assert server.context.release.adapter.organization_is_bootstrapped(reply.body), (
+    assert organizations.is_bootstrapped(reply), (
         f"the administration API says {created.organization} is not bootstrapped: {reply.body}"
     )
 
@@ -172,7 +172,7 @@ def invitation_arrives(
     evidence: Evidence,
 ) -> None:
     evidence.record("Invitation mail", mail_facts(invitation))
-    email = first_user.stack.invitation_address(email)
+    email = first_user.invitation_address(email)
     sender = env_files.read("parsec-smtp.env")["PARSEC_EMAIL_SENDER"]
     assert invitation.envelope_from == sender or sender in (invitation.from_header or ""), (
         f"the invitation should come from PARSEC_EMAIL_SENDER ({sender}); it comes from {invitation.envelope_from}"

@@ -6,8 +6,8 @@ fail; the child gets its own reports directory so the user's reports/ is left al
 A child run's scenarios are named by the guide's words, :class:`Scenario` (feature title,
 scenario title), never by the Python names pytest-bdd gives their tests: the titles come from
 the child's ``cucumber.json``. pytest-bdd writes there only the scenarios that reached their
-steps, and a scenario skipped from a step looks passed there, so each scenario's state is the
-one its JUnit testcase gives (the two reports are joined by pytest-bdd's element ``id``, the
+steps, and its statuses are per step (a step pytest-bdd never saw fail shows passed), so each
+scenario's state is the one its JUnit testcase gives (the two reports are joined by pytest-bdd's element ``id``, the
 test's name); the reports must agree, or reading them fails loudly. A scenario that ended
 before its first step (skipped by a marker, or a fixture's error) is absent from
 ``cucumber.json``: its title is the one the features give the test that JUnit names.
