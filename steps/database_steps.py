@@ -66,10 +66,10 @@ def migration_succeeds(migration: MigrationSection, migration_run: MigrationRun)
 
 @then("every migration the release ships is recorded as applied")
 def all_applied(migration: MigrationSection, migration_run: MigrationRun, evidence: Evidence) -> None:
-    shipped = migration.release.adapter.shipped_migrations(migration.release.python)
+    shipped = migration.shipped()
     recorded = {str(row[0]) for row in migration_run.applied_after}
     evidence.record("Migrations applied", {"shipped": len(shipped), "recorded": sorted(recorded)})
-    missing = [name for name in shipped if name not in recorded]
+    missing = migration.missing(migration_run.applied_after)
     assert shipped, "the release ships no migration: the harness cannot find them"
     assert not missing, (
         f"Parsec {migration.release.version} ships {len(shipped)} migrations; {len(missing)} are not applied: "

@@ -153,7 +153,7 @@ def public_address(env_files: EnvFilesSection, compose_file: ComposeFileSection,
     assert address.scheme == release.adapter.address_scheme, (
         f"{key} must be a {release.adapter.address_scheme}:// address; it is {address.geturl()!r}"
     )
-    published = [(p.host_ip, p.host_port) for p in compose_file.service(b.SERVER).ports if p.host_port]
+    published = [(p.host_ip, p.host_port) for p in compose_file.published(b.SERVER)]
     assert any(port == address.port and ip in (None, address.hostname) for ip, port in published), (
         f"{key} ({address.hostname}:{address.port}) must be where {b.SERVER} is published "
         f"({', '.join(f'{ip}:{port}' for ip, port in published) or 'nowhere'})"
