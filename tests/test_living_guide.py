@@ -12,10 +12,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from fixtures.clients.mailbox import MailMessage
-from fixtures.living_guide.coverage import coverage, read_features
+from fixtures.living_guide.coverage import count_scenarios, coverage, read_features
 from fixtures.living_guide.facts import MASK, certificate_facts, mail_facts, mask_link, mask_links, plain
 from fixtures.living_guide.outline import load_outline
-from fixtures.living_guide.page import RunInfo, build
+from fixtures.living_guide.page import RunInfo, build, failed_start
 from fixtures.living_guide.plugin import FEATURES_DIR, _message
 from fixtures.living_guide.record import (
     FAILED,
@@ -30,6 +30,7 @@ from fixtures.living_guide.render import render_html
 from fixtures.living_guide.summary import render_summary
 from fixtures.progress import Phase
 from fixtures.redaction import Secrets
+from fixtures.verdict import Ran, judge
 
 TOKEN = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 PASSWORD = "Sup3r-S3cret-Passw0rd"
@@ -159,19 +160,30 @@ def _page(scenarios: list[ScenarioResult], *, exitstatus: int = 0, phases: list[
     outline = load_outline()
     record = RunRecord(started=1_700_000_000.0, exitstatus=exitstatus, finished=1_700_000_012.5)
     record.scenarios = {s.nodeid: s for s in scenarios}
+    phases = phases or [Phase("run setup-tls.sh", 3.4, True)]
+    start = failed_start(phases)
+    verdict = judge(
+        "Parsec 2.16.3 (PyPI)",
+        count_scenarios(read_features(FEATURES_DIR)),
+        [Ran(s.outcome, s.skip_reason) for s in scenarios],
+        interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
+        failed_start=start.name if start else None,
+    )
     return build(
         outline=outline,
         coverage=coverage(outline, read_features(FEATURES_DIR)),
         record=record,
         info=RunInfo("2.16.3", "local", FEATURES_DIR.parent / "compose" / "v2"),
-        phases=phases or [Phase("run setup-tls.sh", 3.4, True)],
+        phases=phases,
+        verdict=verdict,
         redact=secrets.redact,
     )
 
 
 def test_a_passing_run() -> None:
     page = _page([_scenario("t::a", "Bucket", ["s3_bucket"], PASSED), _scenario("t::b", "Mail", ["smtp"], PASSED)])
-    assert page["verdict"] == "PASSED" and page["first_failure"] is None
+    assert page["verdict"] == "PARTIAL" and page["first_failure"] is None  # two scenarios of the guide's
+    assert page["headline"].startswith("2 of 33 scenarios ran, all passed, for Parsec 2.16.3 (PyPI)")
     assert page["bundle"] == "compose/v2" and page["duration"] == "12.5 s"
     sections = {s["tag"]: s for s in page["sections"]}
     assert sections["s3_bucket"]["verdict"] == "passed"
@@ -179,7 +191,7 @@ def test_a_passing_run() -> None:
     assert (sections["initial_configuration"]["passed"], sections["initial_configuration"]["total"]) == (2, 2)
     assert sections["requirements"]["verdict"] == "not run"
     html = render_html(page)
-    assert 'id="first-failure"' not in html and ">PASSED<" in html
+    assert 'id="first-failure"' not in html and ">PARTIAL<" in html
     for section in page["sections"]:
         assert f'id="{section["anchor"]}"' in html
 
@@ -193,7 +205,7 @@ def test_a_failing_run_points_at_the_first_failing_section_in_the_guides_order()
             _scenario("t::env", "S3 service configuration", ["env_files", "env_s3"], FAILED, earlier),
         ]
     )
-    assert page["verdict"] == "FAILED"
+    assert page["verdict"] == "NOT qualified"
     first = page["first_failure"]
     assert first["section"] == "3.2.4 S3 service configuration" and first["section_anchor"] == "section-env_s3"
     assert first["message"] == "the guide's bucket is 'parsec'; PARSEC_BLOCKSTORE names 'other'"
@@ -212,13 +224,13 @@ def test_an_interrupted_run_and_a_stack_that_did_not_start() -> None:
     running.interrupt()
     assert running.outcome == "interrupted" and running.steps[0].status == "interrupted"
     page = _page([running], exitstatus=pytest.ExitCode.INTERRUPTED)
-    assert page["verdict"] == "INTERRUPTED"
+    assert page["verdict"] == "PARTIAL" and "the run was interrupted" in page["headline"]
     failed = Failure("parsec-s3 did not start", "When the services are started")
     page = _page(
         [_scenario("t::a", "Services", ["starting_services"], FAILED, failed)],
         phases=[Phase("start parsec-s3 on 127.0.0.1:1", 0.1, False)],
     )
-    assert page["verdict"] == "FAILED" and "“start parsec-s3 on 127.0.0.1:1” failed" in page["headline"]
+    assert page["verdict"] == "NOT qualified" and "1 of 33 scenarios failed" in page["headline"]
     assert page["first_failure"]["section_anchor"] == "section-starting_services"
 
 
@@ -243,7 +255,8 @@ def test_the_summary_is_short_markdown() -> None:
     page = _page([_scenario("t::env", "S3 service configuration", ["env_s3"], FAILED, failure)])
     summary = render_summary(page)
     lines = summary.splitlines()
-    assert lines[0] == "## ❌ Parsec install guide: FAILED"
+    assert lines[0] == "## ❌ Parsec install guide: NOT qualified"
+    assert lines[2].startswith("NOT qualified: Parsec 2.16.3 (PyPI) fails the install guide: 1 of 33 scenarios failed")
     assert (
         "**First failure** — 3.2.4 S3 service configuration › S3 service configuration: `Then it \\| holds`" in summary
     )
