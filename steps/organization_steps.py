@@ -12,7 +12,14 @@ from fixtures.clients.mailbox import MailMessage
 from fixtures.errors import NotChecked
 from fixtures.living_guide.evidence import Evidence
 from fixtures.living_guide.facts import mail_facts, mask_link
-from fixtures.releases.base import ClientCommandError, Device, OrganizationCreated
+from fixtures.releases.base import (
+    ALREADY_BOOTSTRAPPED,
+    TOKEN_REFUSED,
+    UNKNOWN_ORGANIZATION,
+    ClientCommandError,
+    Device,
+    OrganizationCreated,
+)
 from fixtures.sections.env_files import EnvFilesSection
 from fixtures.sections.first_user import FirstUserSection
 from fixtures.sections.mail import MailSection
@@ -69,18 +76,23 @@ def create_with_wrong_token(organizations: OrganizationSection, name: str) -> Re
 
 
 @then("the server refuses to create the organization")
-def refused(server: ServerSection, refusal: Refusal) -> None:
+def refused(organizations: OrganizationSection, server: ServerSection, refusal: Refusal) -> None:
     assert refusal.error is not None, (
         f"create_organization {refusal.organization} succeeded with a wrong administration token"
     )
-    reply = server.admin(WRONG_TOKEN).create_organization(refusal.organization)
-    assert reply.status in (401, 403), (
-        f"the administration API should refuse a wrong token with 403; it answered {reply.status}"
+    assert organizations.refusal(refusal.error) == TOKEN_REFUSED, (
+        f"create_organization {refusal.organization} with a wrong administration token should be refused "
+        f"because {TOKEN_REFUSED}; it failed otherwise: {refusal.error.problem}"
     )
-    status = server.admin().organization(refusal.organization).status
-    assert status == 404, (
+    # Confirmed with the deployment's own token: the refused organization does not exist.
+    reply = server.admin().organization(refusal.organization)
+    assert reply.status != 200, (
+        f"the server refused create_organization {refusal.organization}, yet the administration API "
+        f"says it exists: {reply.body}"
+    )
+    assert reply.status == 404, (
         f"asked with the token of parsec-admin-token.env whether {refusal.organization} exists, "
-        f"the administration API answers {status}, not 404 (not found)"
+        f"GET /administration/organizations/{refusal.organization} answers {reply.status}, not 404 (not found)"
     )
 
 
@@ -88,20 +100,29 @@ def refused(server: ServerSection, refusal: Refusal) -> None:
     parsers.parse('a client bootstraps "{name}", an organization the administrator never created'),
     target_fixture="refusal",
 )
-def bootstrap_uncreated(first_user: FirstUserSection, name: str) -> Refusal:
+def bootstrap_uncreated(first_user: FirstUserSection, organizations: OrganizationSection, name: str) -> Refusal:
     try:
         first_user.bootstrap_uncreated(name)
     except ClientCommandError as exc:
-        return Refusal(name, exc)
-    return Refusal(name, None)
+        return Refusal(organizations.actual_name(name), exc)
+    return Refusal(organizations.actual_name(name), None)
 
 
 @then(parsers.parse('the server refuses the bootstrap of "{name}"'))
-def bootstrap_refused(refusal: Refusal, name: str) -> None:
+def bootstrap_refused(organizations: OrganizationSection, refusal: Refusal, name: str) -> None:
     assert refusal.error is not None, (
         f"the server let a client bootstrap {name}, an organization the administrator never created: "
         "spontaneous organization bootstrap is on, while the guide sets "
         "PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP=false so that only the administrator creates organizations"
+    )
+    assert organizations.refusal(refusal.error) == UNKNOWN_ORGANIZATION, (
+        f"the server should refuse the bootstrap of {name} because {UNKNOWN_ORGANIZATION}; "
+        f"the bootstrap failed otherwise: {refusal.error.problem}"
+    )
+    status = organizations.status(refusal.organization).status
+    assert status == 404, (
+        f"the server refused the bootstrap of {name}; asked whether {refusal.organization} exists, "
+        f"the administration API answers {status}, not 404 (not found)"
     )
 
 
@@ -118,13 +139,6 @@ def join(first_user: FirstUserSection, created: OrganizationCreated) -> Device:
         raise AssertionError(f"bootstrapping {created.organization} failed:\n{exc}\n{exc.output[-1500:]}") from None
 
 
-@then("the device file of the first user exists")
-def device_file(device: Device) -> None:
-    assert device.device_file.is_file(), (
-        f"the bootstrap should write the owner's device file; {device.device_file} is absent"
-    )
-
-
 @then("the administration API says the organization is bootstrapped")
 def is_bootstrapped(organizations: OrganizationSection, created: OrganizationCreated, evidence: Evidence) -> None:
     reply = organizations.status(created.organization)
@@ -136,12 +150,24 @@ def is_bootstrapped(organizations: OrganizationSection, created: OrganizationCre
 
 
 @then("the bootstrap link cannot be used twice")
-def not_twice(first_user: FirstUserSection, created: OrganizationCreated) -> None:
+def not_twice(first_user: FirstUserSection, organizations: OrganizationSection, created: OrganizationCreated) -> None:
     try:
-        first_user.bootstrap_again(created.bootstrap_url)
-    except ClientCommandError:
-        return
-    raise AssertionError("the bootstrap link was accepted a second time: anyone holding it can take the organization")
+        first_user.bootstrap_again(created.bootstrap_url, created.organization)
+    except ClientCommandError as exc:
+        assert first_user.refusal(exc) == ALREADY_BOOTSTRAPPED, (
+            f"a second bootstrap of {created.organization} with its link should be refused because "
+            f"{ALREADY_BOOTSTRAPPED}; it failed otherwise: {exc.problem}"
+        )
+    else:
+        raise AssertionError(
+            "the bootstrap link was accepted a second time: anyone holding it can take the organization"
+        )
+    reply = organizations.users(created.organization)
+    users = reply.body.get("users") if isinstance(reply.body, dict) else None
+    assert reply.status == 200 and users == 1, (
+        f"after the refused second bootstrap, {created.organization} should have one user, its owner; "
+        f"GET /administration/organizations/{created.organization}/stats answers {reply.status}: {reply.body}"
+    )
 
 
 @given("the first user of the organization exists", target_fixture="device")
