@@ -93,7 +93,7 @@ def _check_layout(view: dict, width: int) -> None:
 def test_the_page_of_a_passing_run(passing_run: FeatureRun, width: int) -> None:
     view = browser.probe(passing_run.reports_dir / "guide.html", width)
     _check_layout(view, width)
-    assert view["verdict"] == "PASSED" and view["verdictShown"]
+    assert view["verdict"] == "qualified" and view["verdictShown"]
     assert view["firstFailure"] is None
     assert {s["verdict"] for s in view["sections"]} == {"passed"}
 
@@ -102,7 +102,7 @@ def test_the_page_of_a_passing_run(passing_run: FeatureRun, width: int) -> None:
 def test_the_page_of_a_failing_run_points_at_the_failing_section(failing_run: FeatureRun, width: int) -> None:
     view = browser.probe(failing_run.reports_dir / "guide.html", width)
     _check_layout(view, width)
-    assert view["verdict"] == "FAILED" and view["verdictShown"]
+    assert view["verdict"] == "NOT qualified" and view["verdictShown"]
     first = view["firstFailure"]
     assert first is not None and first["shown"], "a failing run's page shows its first failure"
     assert first["href"] == "#section-env_s3", first
@@ -161,7 +161,7 @@ def test_a_stack_that_does_not_start_still_gets_its_page(tmp_path: Path, certifi
     run = run_features(tmp_path, "-m", "starting_services", bundle=bundle)
     assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.output[-2000:]
     view = browser.probe(run.reports_dir / "guide.html", WIDE)
-    assert view["verdict"] == "FAILED"
+    assert view["verdict"] == "NOT qualified"
     assert view["firstFailure"]["href"] == "#section-starting_services"
     summary = (run.reports_dir / "summary.md").read_text(encoding="utf-8")
     assert "start parsec-s3 on 127.0.0.1:" in summary and "failed" in summary, summary

@@ -657,6 +657,31 @@ RUNS = (
         ),
         passes=(ORG_CREATE,),
     ),
+    ChildRun(
+        "refusals-of-another-kind",  # each refusal check, on a server that fails instead of refusing
+        ("create_organization", "first_user"),
+        (
+            Breakage(
+                "errors-instead-of-refusals",
+                (server_fault("errors-instead-of-refusals"),),
+                {
+                    ORG_WRONG_TOKEN: (
+                        "should be refused because the administration token is refused; it failed otherwise",
+                        "HTTP Error 503",
+                    ),
+                    ORG_ONLY_ADMIN: (
+                        "should refuse the bootstrap of Unannounced because the organization does not exist; "
+                        "the bootstrap failed otherwise",
+                        "HTTP Error 503",
+                    ),
+                    USER_JOIN: (
+                        "should be refused because the organization is already bootstrapped; it failed otherwise"
+                    ),
+                },
+            ),
+        ),
+        passes=(ORG_CREATE, USER_INVITATION),
+    ),
 )
 
 RUNS_BY_ID = {run.id: run for run in RUNS}

@@ -10,6 +10,9 @@ parsec-backend service. Without that variable this module does nothing.
   (the client then saves a device, as if the link had worked again).
 - ``partial-migrations``: ``backend migrate`` applies all but the last two migrations and
   says nothing about them.
+- ``errors-instead-of-refusals``: where the server should refuse (a wrong administration
+  token, a bootstrap of an organization nobody created, a second bootstrap), it fails with a
+  server error (503 or 500) instead: a check that accepts any failure as the refusal passes.
 
 Runs under the release's interpreter (CPython 3.9): the annotations stay strings (postponed
 evaluation), so the ``X | None`` that mypy reads costs nothing there.
@@ -31,16 +34,16 @@ SKIPPED_MIGRATIONS = 2
 
 
 class _PatchAfterImport(importlib.abc.MetaPathFinder):
-    """Calls ``patch(module)`` right after the module of that name has been executed."""
+    """Calls each of ``patches[module]`` right after the module of that name has been executed."""
 
-    def __init__(self, patches: dict[str, Callable[[ModuleType], None]]) -> None:
+    def __init__(self, patches: dict[str, list[Callable[[ModuleType], None]]]) -> None:
         self._patches = patches
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: object = None
     ) -> importlib.machinery.ModuleSpec | None:
-        patch = self._patches.pop(fullname, None)
-        if patch is None:
+        patches = self._patches.pop(fullname, None)
+        if patches is None:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or spec.loader is None:
@@ -49,7 +52,8 @@ class _PatchAfterImport(importlib.abc.MetaPathFinder):
 
         def exec_module(module: ModuleType) -> None:
             execute(module)
-            patch(module)
+            for patch in patches:
+                patch(module)
 
         spec.loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
@@ -92,14 +96,58 @@ def _partial_migrations(module: ModuleType) -> None:
     vars(module)["retrieve_migrations"] = all_but_the_last
 
 
-_PATCHES = {
-    "any-admin-token": ("werkzeug.datastructures.headers", _any_admin_token),
-    "reusable-bootstrap": ("parsec.backend.postgresql.organization", _reusable_bootstrap),
-    "partial-migrations": ("parsec.backend.cli.migration", _partial_migrations),
+def _unavailable_handshake(module: ModuleType) -> None:
+    """An RPC handshake that should answer 404 (no such organization) answers 503."""
+    abort = module._handshake_abort
+
+    def unavailable(status_code: int, api_version: object) -> Any:
+        return abort(503 if status_code == 404 else status_code, api_version)
+
+    vars(module)["_handshake_abort"] = unavailable
+
+
+def _unavailable_admin(module: ModuleType) -> None:
+    """A wrong administration token gets 503 instead of 403."""
+
+    async def unavailable() -> Any:
+        response = await module.make_response(module.jsonify({"error": "unavailable"}), 503)
+        module.current_app.aborter(response)
+
+    vars(module)["not_allowed_abort"] = unavailable
+
+
+def _failing_second_bootstrap(module: ModuleType) -> None:
+    """A second bootstrap fails with a server error instead of "already bootstrapped"."""
+    component = module.PGOrganizationComponent
+    bootstrap = component.bootstrap
+    already = module.OrganizationAlreadyBootstrappedError
+
+    async def failing(self: object, *args: object, **kwargs: object) -> object:
+        try:
+            return await bootstrap(self, *args, **kwargs)
+        except already:
+            raise RuntimeError("fault: a server error instead of the refusal") from None
+
+    component.bootstrap = failing
+
+
+_PATCHES: dict[str, tuple[tuple[str, Callable[[ModuleType], None]], ...]] = {
+    "any-admin-token": (("werkzeug.datastructures.headers", _any_admin_token),),
+    "reusable-bootstrap": (("parsec.backend.postgresql.organization", _reusable_bootstrap),),
+    "partial-migrations": (("parsec.backend.cli.migration", _partial_migrations),),
+    "errors-instead-of-refusals": (
+        ("parsec.backend.asgi.rpc", _unavailable_handshake),
+        ("parsec.backend.asgi.administration", _unavailable_admin),
+        ("parsec.backend.postgresql.organization", _failing_second_bootstrap),
+    ),
 }
 
 if FAULTS:
     unknown = FAULTS - set(_PATCHES)
     if unknown:
         raise SystemExit(f"sitecustomize: unknown fault(s) {', '.join(sorted(unknown))}")
-    sys.meta_path.insert(0, _PatchAfterImport(dict(_PATCHES[name] for name in sorted(FAULTS))))
+    by_module: dict[str, list[Callable[[ModuleType], None]]] = {}
+    for name in sorted(FAULTS):
+        for module_name, patch in _PATCHES[name]:
+            by_module.setdefault(module_name, []).append(patch)
+    sys.meta_path.insert(0, _PatchAfterImport(by_module))
