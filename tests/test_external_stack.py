@@ -66,9 +66,8 @@ READ_ONLY_CHECKS = (
     TLS_SERVICE.format("parsec-backend"),
     TLS_GROUP,
     ENV_PARSEC,
-    ORG_WRONG_TOKEN,
 )
-WRITES = (ORG_CREATE, USER_JOIN, USER_INVITATION)
+WRITES = (ORG_CREATE, ORG_WRONG_TOKEN, USER_JOIN, USER_INVITATION)  # the wrong-token probe too: it may create
 
 
 def test_the_scenarios_named_here_are_in_the_features() -> None:
