@@ -7,3 +7,4 @@ Feature: Test the SMTP configuration & server
     Given the services are started
     When I send the test mail of "ping-mailhog.sh" with the values of "parsec-smtp.env"
     Then the mail web interface shows a message from PARSEC_EMAIL_SENDER to "rcpt@test.com"
+    And the SMTP server saw ping-mailhog.sh log in as PARSEC_EMAIL_HOST_USER@localhost of "parsec-smtp.env"

@@ -554,7 +554,18 @@ RUNS = (
             Breakage(
                 "smtp-port-not-served",
                 (replace("parsec-smtp.env", "PARSEC_EMAIL_PORT=1025", "PARSEC_EMAIL_PORT=1026"),),
-                {SMTP_PING: "(parsec-smtp:1026); that failed: [Errno 111] Connection refused"},
+                {SMTP_PING: ("(1026, published here on 127.0.0.1:1026); it exited 7", "Failed to connect")},
+            ),
+        ),
+    ),
+    ChildRun(
+        "smtp-login",  # the guide's own script runs: its login is the one checked
+        ("smtp",),
+        (
+            Breakage(
+                "ping-with-a-wrong-password",
+                (replace("ping-mailhog.sh", ":$PARSEC_EMAIL_HOST_PASSWORD", ":not-the-smtp-password"),),
+                {SMTP_PING: "ping-mailhog.sh logged in with another password than PARSEC_EMAIL_HOST_PASSWORD"},
             ),
         ),
     ),
