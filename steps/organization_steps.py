@@ -91,8 +91,9 @@ def refused(organizations: OrganizationSection, server: ServerSection, refusal: 
         f"says it exists: {reply.body}"
     )
     assert reply.status == 404, (
-        f"asked with the token of parsec-admin-token.env whether {refusal.organization} exists, "
-        f"GET /administration/organizations/{refusal.organization} answers {reply.status}, not 404 (not found)"
+        f"asked with the token of parsec-admin-token.env whether {refusal.organization} exists "
+        f"(GET /administration/organizations/{refusal.organization}), the administration API answers "
+        f"{reply.status}, not 404 (not found)"
     )
 
 

@@ -432,6 +432,20 @@ RUNS = (
         ),
     ),
     ChildRun(
+        "services-do-not-start",  # a failed start is said again, not met as a dead service later
+        ("starting_services", "smtp"),
+        (
+            Breakage(
+                "s3-serves-its-key-as-certificate",
+                (replace(COMPOSE, "./parsec-s3.crt:/opts/certs/public.crt", "./parsec-s3.key:/opts/certs/public.crt"),),
+                {
+                    SERVICES_UP: "parsec-s3: the TLS certificate",
+                    SMTP_PING: ("parsec-s3: the TLS certificate", "(as when the run first tried it)"),
+                },
+            ),
+        ),
+    ),
+    ChildRun(
         "database-wrong-password",
         ("database_migration",),
         (
