@@ -140,7 +140,7 @@ def test_the_evidence_of_a_passing_run(passing_run: FeatureRun) -> None:
     ):
         assert evidence in page, f"the page of a passing run shows no {evidence!r}"
     summary = (passing_run.reports_dir / "summary.md").read_text(encoding="utf-8")
-    assert summary.startswith("## ✅ Parsec install guide: PASSED"), summary[:200]
+    assert summary.startswith("## ✅ Parsec install guide: qualified"), summary[:200]
 
 
 def test_a_failure_shows_what_the_guide_expected_what_was_found_and_the_log(failing_run: FeatureRun) -> None:
@@ -150,7 +150,7 @@ def test_a_failure_shows_what_the_guide_expected_what_was_found_and_the_log(fail
     assert "HeadBucket operation: Not Found" in page  # what was found, from the server's log
     assert "parsec-backend log (last 15 lines)" in page
     summary = (failing_run.reports_dir / "summary.md").read_text(encoding="utf-8")
-    assert summary.startswith("## ❌ Parsec install guide: FAILED")
+    assert summary.startswith("## ❌ Parsec install guide: NOT qualified")
     assert "**First failure** — 3.2.4 S3 service configuration" in summary
 
 

@@ -231,6 +231,7 @@ def test_an_interrupted_run_and_a_stack_that_did_not_start() -> None:
         phases=[Phase("start parsec-s3 on 127.0.0.1:1", 0.1, False)],
     )
     assert page["verdict"] == "NOT qualified" and "1 of 33 scenarios failed" in page["headline"]
+    assert "the stack did not start (start parsec-s3 on 127.0.0.1:1 failed)" in page["headline"]
     assert page["first_failure"]["section_anchor"] == "section-starting_services"
 
 
