@@ -46,8 +46,8 @@ from fixtures.blockstore import parse_blockstore
 from fixtures.bundle import Bundle
 from fixtures.envfiles import read_env_file
 from fixtures.ports import port_is_free
-from fixtures.services.base import proc_stat
 from fixtures.services.seaweedfs import STOP_TIMEOUT
+from fixtures.services.watchdog import proc_stat
 from tests.runner import BUNDLE, PROJECT, broken_bundle, replace_in
 
 SYSTEM_TMP = Path("/tmp")
