@@ -282,7 +282,7 @@ class Child:
             self.ports |= ports
 
     def _sample_command_lines(self) -> None:
-        """``ps -eo pid,ppid,args`` every ~50 ms; keep the command lines of the run's processes.
+        """``ps -ww -eo pid,ppid,args`` (full width) every ~50 ms; keep the command lines of the run's processes.
 
         The run's processes are the child's descendants in each sample (its services, their
         children, every client and script it runs), so that other users' processes on a shared
@@ -291,7 +291,7 @@ class Child:
         while self.proc.poll() is None:
             try:
                 table = subprocess.run(
-                    ["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True, timeout=5, check=False
+                    ["ps", "-ww", "-eo", "pid=,ppid=,args="], capture_output=True, text=True, timeout=5, check=False
                 ).stdout
             except subprocess.TimeoutExpired:
                 continue
