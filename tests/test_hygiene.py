@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,7 @@ from fixtures.envfiles import read_env_file
 from fixtures.errors import CommandFailed
 from fixtures.kept import write_stop_script
 from fixtures.ports import port_is_free
+from fixtures.releases.locks import lock_file, read_lock
 from fixtures.services.base import run_command
 from fixtures.services.seaweedfs import STOP_TIMEOUT
 from fixtures.services.watchdog import proc_stat
@@ -688,6 +690,17 @@ def test_no_secret_on_any_command_line_of_a_passing_run(passing_run: Run) -> Non
                 masked = masked.replace(form, "<SECRET>")
             found.add(f"{', '.join(sorted(labels))}: {masked[:200]}")
     assert not found, "secrets on the command lines of the run's processes:\n" + "\n".join(sorted(found))
+
+
+@pytest.mark.selftest
+def test_the_reports_record_the_lock_the_release_was_installed_from(passing_run: Run) -> None:
+    """timings.json and junit.xml name the lock file and its sha256: what exactly was qualified."""
+    timings = json.loads((passing_run.reports / "timings.json").read_text(encoding="utf-8"))
+    expected = read_lock(lock_file(timings["parsec_version"])).label
+    assert timings.get("parsec_lock") == expected, timings
+    junit = ET.parse(passing_run.reports / "junit.xml")
+    recorded = {p.get("name"): p.get("value") for p in junit.iter("property")}
+    assert recorded.get("parsec_lock") == expected, recorded
 
 
 # -- 2. nothing is left behind --------------------------------------------------------------------
