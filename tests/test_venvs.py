@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from packaging.version import Version
 
 from fixtures import PROJECT_ROOT
@@ -185,6 +186,22 @@ def test_a_hung_pip_is_one_line_naming_it(tmp_path: Path, monkeypatch: pytest.Mo
     assert caught.value.problem.startswith("pip install --no-deps -r "), caught.value.problem
     assert "did not finish within 4 s" in caught.value.problem.splitlines()[0]
     assert not (tmp_path / "venvs" / "hung").exists()
+
+
+def test_waiting_for_another_build_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that waits too long for another one building the same virtualenv says so in one error."""
+    monkeypatch.setattr(venvs, "LOCK_TIMEOUT", 0.5)
+    (tmp_path / "venvs").mkdir()
+    busy = FileLock(str(tmp_path / "venvs" / "busy") + ".lock")
+    with busy, pytest.raises(CommandFailed, match=r"another run has been building .*busy for 0 s"):
+        venvs.ensure_venv(
+            cache_dir=tmp_path,
+            key="busy",
+            interpreter=Path(sys.executable),
+            requirements=["tinypkg==1.0"],
+            import_check="import tinypkg",
+            progress=Progress(lambda line: None),
+        )
 
 
 def test_each_release_has_a_lock_of_its_whole_dependency_set() -> None:
