@@ -27,6 +27,7 @@ import html
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -826,6 +827,59 @@ def test_a_killed_harness_takes_its_services_and_work_directory_with_it(tmp_path
         for pid in (harness.pid, service, watchdog):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
+
+
+_COMPOSE_HARNESS = """
+import sys, time
+from pathlib import Path
+from fixtures.services.compose import ComposeProject
+from fixtures.services.watchdog import WATCHDOG
+project = ComposeProject(("docker", "compose"), (Path(sys.argv[1]),), sys.argv[2])
+project.up()
+if sys.argv[3] == "keep":
+    project.detach()
+print(WATCHDOG.pid, flush=True)
+time.sleep(300)
+"""
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["killed", "killed-after-keep-stack"])
+def test_a_killed_harness_takes_its_compose_project_down(tmp_path: Path, kept: bool) -> None:
+    """SIGKILL of the harness after ``compose up``: its watchdog runs ``down -v``, unless the project is kept."""
+    log = tmp_path / "docker.log"
+    docker = tmp_path / "bin" / "docker"
+    docker.parent.mkdir()
+    docker.write_text(f'#!/bin/sh\necho "$*" >> {shlex.quote(str(log))}\n')
+    docker.chmod(0o755)
+    compose_file = tmp_path / "parsec-server.docker.yaml"
+    compose_file.write_text("services: {}\n")
+    env = {**os.environ, "PATH": f"{docker.parent}{os.pathsep}{os.environ['PATH']}"}
+    harness = subprocess.Popen(
+        [sys.executable, "-c", _COMPOSE_HARNESS, str(compose_file), "p-hygiene", "keep" if kept else "-"],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert harness.stdout is not None
+    watchdog = int(harness.stdout.readline())
+    try:
+        os.kill(harness.pid, signal.SIGKILL)
+        harness.wait()
+        deadline = time.monotonic() + 15
+        while proc_stat(watchdog) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc_stat(watchdog) is None, "the watchdog outlived its work"
+        calls = log.read_text().splitlines()
+        assert calls[0] == f"compose -f {compose_file} -p p-hygiene up -d"
+        if kept:
+            assert calls == calls[:1], f"a kept project is left running: {calls}"
+        else:
+            assert calls[1:] == [f"compose -f {compose_file} -p p-hygiene down -v"], calls
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(harness.pid, signal.SIGKILL)
 
 
 def test_a_hung_command_is_stopped_and_named_in_one_line() -> None:
