@@ -17,11 +17,11 @@ from packaging.version import Version
 from fixtures import PROJECT_ROOT
 from fixtures.errors import CommandFailed, HarnessError, OptionError, PrerequisiteMissing
 from fixtures.progress import Progress
-from fixtures.releases import venvs
+from fixtures.releases import Release, venvs
 from fixtures.releases.interpreters import find_interpreter
-from fixtures.releases.locks import lock_file, lock_for, read_lock
+from fixtures.releases.locks import freeze_with_hashes, lock_file, lock_for, read_lock, write_lock
 from fixtures.releases.source import from_version, from_wheel
-from fixtures.releases.venvs import MARKER, built_venv, venv_key
+from fixtures.releases.venvs import MARKER, built_venv, default_cache_dir, venv_key
 
 REQUIREMENTS = ["parsec-cloud[backend]==2.16.3", "pypac>=0.16,<0.17"]
 
@@ -212,6 +212,17 @@ def test_each_release_has_a_lock_of_its_whole_dependency_set() -> None:
         assert f"parsec-cloud=={version}" in {pin.line for pin in lock.pins}
         assert len(lock.pins) > 20, "the whole dependency set, not only the release"
         assert lock.label.startswith(f"locks/parsec-{version}-py{python}.txt (sha256 ")
+
+
+def test_the_venv_built_from_a_lock_holds_exactly_the_lock(tmp_path: Path) -> None:
+    """Round trip: the 3.9.3 virtualenv the harness installs, locked again, gives the same pins and hashes."""
+    release = Release(from_version("3.9.3"), cache_dir=default_cache_dir(), progress=Progress(lambda line: None))
+    try:
+        python = release.python
+    except HarnessError as exc:
+        pytest.skip(f"no 3.9.3 virtualenv here: {exc.problem}")
+    again = read_lock(write_lock("3.9.3", python, freeze_with_hashes(python), locks_dir=tmp_path))
+    assert again.pins == release.lock.pins
 
 
 def test_a_release_without_a_lock_is_refused_with_the_command_that_makes_one(tmp_path: Path) -> None:
