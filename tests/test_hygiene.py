@@ -27,14 +27,17 @@ import html
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,9 +48,13 @@ import pytest
 from fixtures.blockstore import parse_blockstore
 from fixtures.bundle import Bundle
 from fixtures.envfiles import read_env_file
+from fixtures.errors import CommandFailed
+from fixtures.kept import write_stop_script
 from fixtures.ports import port_is_free
-from fixtures.services.base import proc_stat
+from fixtures.releases.locks import lock_file, read_lock
+from fixtures.services.base import run_command
 from fixtures.services.seaweedfs import STOP_TIMEOUT
+from fixtures.services.watchdog import proc_stat
 from tests.runner import BUNDLE, PROJECT, broken_bundle, replace_in
 
 SYSTEM_TMP = Path("/tmp")
@@ -237,6 +244,7 @@ class Child:
         self.processes: dict[int, int] = {}
         self.ports: set[int] = set()
         self.after_stop: list[str] = []
+        self.command_lines: set[str] = set()  # every command line of the run that ps showed
         self.proc = subprocess.Popen(
             argv,
             cwd=PROJECT,
@@ -251,6 +259,7 @@ class Child:
         self._threads = [
             threading.Thread(target=self._read, daemon=True),
             threading.Thread(target=self._monitor, daemon=True),
+            threading.Thread(target=self._sample_command_lines, daemon=True),
         ]
         for thread in self._threads:
             thread.start()
@@ -274,6 +283,37 @@ class Child:
         with self._changed:
             self.processes.update(found)
             self.ports |= ports
+
+    def _sample_command_lines(self) -> None:
+        """``ps -ww -eo pid,ppid,args`` (full width) every ~50 ms; keep the command lines of the run's processes.
+
+        The run's processes are the child's descendants in each sample (its services, their
+        children, every client and script it runs), so that other users' processes on a shared
+        machine do not count.
+        """
+        while self.proc.poll() is None:
+            try:
+                table = subprocess.run(
+                    ["ps", "-ww", "-eo", "pid=,ppid=,args="], capture_output=True, text=True, timeout=5, check=False
+                ).stdout
+            except subprocess.TimeoutExpired:
+                continue
+            parents: dict[int, int] = {}
+            lines: dict[int, str] = {}
+            for row in table.splitlines():
+                fields = row.split(None, 2)
+                if len(fields) == 3 and fields[0].isdigit() and fields[1].isdigit():
+                    parents[int(fields[0])], lines[int(fields[0])] = int(fields[1]), fields[2]
+            mine = set()
+            for pid in parents:
+                ancestor, hops = pid, 0
+                while ancestor not in (0, 1, self.proc.pid) and hops < 64:
+                    ancestor, hops = parents.get(ancestor, 0), hops + 1
+                if ancestor == self.proc.pid:
+                    mine.add(pid)
+            with self._changed:
+                self.command_lines |= {lines[pid] for pid in mine}
+            time.sleep(0.05)
 
     def _monitor(self) -> None:
         while self.proc.poll() is None:
@@ -328,6 +368,7 @@ class Child:
             self.ports | printed,
             self.system_tmp_before,
             self.after_stop,
+            frozenset(self.command_lines),
         )
 
 
@@ -344,6 +385,7 @@ class Run:
     ports: set[int] = field(repr=False)  # every port they listened on, and the ones it printed
     system_tmp_before: set[str] = field(repr=False)
     after_stop: list[str] = field(repr=False)  # services still running when "stop the stack: done" was printed
+    command_lines: frozenset[str] = field(repr=False)  # of the run's processes, sampled with ps every ~50 ms
     busy_guide_ports: tuple[int, ...] = ()  # the guide's published ports this test kept busy during the run
 
     def services_seen(self) -> set[str]:
@@ -623,6 +665,45 @@ def test_a_failing_run_redacts_the_secrets_of_its_failures(failing_run: Run) -> 
     assert not found, "secrets in the outputs of a failing run:\n" + "\n".join(found)
 
 
+BOOTSTRAP_COMMAND = re.compile(r"parsec\.cli core bootstrap_organization|v3_client\.py bootstrap")
+
+
+@pytest.mark.selftest
+def test_no_secret_on_any_command_line_of_a_passing_run(passing_run: Run) -> None:
+    """``ps`` sampled every ~50 ms through the whole run shows no secret in any of its processes' argv.
+
+    Command lines are readable by every local user; the bootstrap URL (its token), the
+    passwords and the administration token must travel by environment, stdin or a mode-600 file.
+    """
+    run = passing_run
+    assert run.returncode == 0, run.output[-2000:]
+    bootstraps = [line for line in run.command_lines if BOOTSTRAP_COMMAND.search(line)]
+    assert bootstraps, f"the sampling never saw the bootstrap's client ({len(run.command_lines)} command lines seen)"
+    secrets = known_secrets(run)
+    assert "bootstrap token" in set(secrets.values())
+    by_length = sorted(secrets, key=len, reverse=True)
+    found = set()
+    for line in run.command_lines:
+        labels = {label for form, label in secrets.items() if form in line}
+        if labels:
+            masked = line
+            for form in by_length:
+                masked = masked.replace(form, "<SECRET>")
+            found.add(f"{', '.join(sorted(labels))}: {masked[:200]}")
+    assert not found, "secrets on the command lines of the run's processes:\n" + "\n".join(sorted(found))
+
+
+@pytest.mark.selftest
+def test_the_reports_record_the_lock_the_release_was_installed_from(passing_run: Run) -> None:
+    """timings.json and junit.xml name the lock file and its sha256: what exactly was qualified."""
+    timings = json.loads((passing_run.reports / "timings.json").read_text(encoding="utf-8"))
+    expected = read_lock(lock_file(timings["parsec_version"])).label
+    assert timings.get("parsec_lock") == expected, timings
+    junit = ET.parse(passing_run.reports / "junit.xml")
+    recorded = {p.get("name"): p.get("value") for p in junit.iter("property")}
+    assert recorded.get("parsec_lock") == expected, recorded
+
+
 # -- 2. nothing is left behind --------------------------------------------------------------------
 
 
@@ -659,13 +740,22 @@ def test_a_failing_run_leaves_nothing(failing_run: Run) -> None:
         (signal.SIGINT, BACKEND_STARTED, True),
         # A CI timeout or `kill`: SIGTERM to pytest alone, while the services are still starting.
         (signal.SIGTERM, FIRST_SERVICE_STARTED, False),
+        # The terminal closes: SIGHUP to pytest, all four services up.
+        (signal.SIGHUP, BACKEND_STARTED, False),
+        # `kill -9`, the OOM killer: pytest cannot do anything; its watchdog stops the stack.
+        (signal.SIGKILL, BACKEND_STARTED, False),
     ],
-    ids=["SIGINT-to-group-all-services-up", "SIGTERM-while-services-start"],
+    ids=[
+        "SIGINT-to-group-all-services-up",
+        "SIGTERM-while-services-start",
+        "SIGHUP-all-services-up",
+        "SIGKILL-all-services-up",
+    ],
 )
 def test_an_interrupted_run_leaves_nothing(
     tmp_path: Path, certified_bundle: Path, signum: signal.Signals, moment: re.Pattern[str], to_group: bool
 ) -> None:
-    """An interrupted run stops its stack itself (before it says so) and leaves nothing."""
+    """An interrupted run stops its stack (itself, or through its watchdog when killed) and leaves nothing."""
     child = Child(tmp_path, bundle=certified_bundle)
     try:
         child.wait_for(moment)
@@ -676,16 +766,158 @@ def test_an_interrupted_run_leaves_nothing(
         child.abort()
         raise
     try:
-        assert run.returncode in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.TESTS_FAILED), run.output[-2000:]
-        assert "Traceback" not in run.output, run.output[-2000:]
-        verdict = "the run was interrupted" if run.returncode == pytest.ExitCode.INTERRUPTED else "NOT qualified"
-        for report in ("guide.html", "summary.md"):  # written all the same, saying so
-            text = (run.reports / report).read_text(encoding="utf-8")
-            assert verdict in text, f"{report} does not say {verdict}: {run.output[-1500:]}"
-        left = run.leftovers()
+        if signum == signal.SIGKILL:
+            assert run.returncode == -signal.SIGKILL, run.output[-2000:]
+        else:
+            assert run.returncode in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.TESTS_FAILED), run.output[-2000:]
+            assert "Traceback" not in run.output, run.output[-2000:]
+            verdict = "the run was interrupted" if run.returncode == pytest.ExitCode.INTERRUPTED else "NOT qualified"
+            for report in ("guide.html", "summary.md"):  # written all the same, saying so
+                text = (run.reports / report).read_text(encoding="utf-8")
+                assert verdict in text, f"{report} does not say {verdict}: {run.output[-1500:]}"
+        # The watchdog gives each service the harness's own bound for a graceful stop (SeaweedFS: 10 s).
+        left = run.leftovers(grace=STOP_TIMEOUT + 4)
         assert not left, "\n".join(left) + "\n\nthe run's output ends with:\n" + run.output[-1500:]
     finally:
         run.cleanup()
+
+
+_HARNESS = """
+import sys, time
+from pathlib import Path
+from fixtures.services.base import ManagedProcess
+from fixtures.services.watchdog import WATCHDOG
+service = ManagedProcess("sleeper", ["sleep", "300"], Path(sys.argv[1]), lambda: True)
+service.start()
+WATCHDOG.remove_at_death(Path(sys.argv[2]))
+print(service.pid, WATCHDOG.pid, flush=True)
+time.sleep(300)
+"""
+
+
+def test_a_killed_harness_takes_its_services_and_work_directory_with_it(tmp_path: Path) -> None:
+    """SIGKILL of the harness: its watchdog stops what it started and removes the work directory.
+
+    Also: a service's log file is created mode 600 whatever the umask.
+    """
+    workdir = tmp_path / "work dir"
+    (workdir / "services").mkdir(parents=True)
+    log = workdir / "services" / "sleeper.log"
+    harness = subprocess.Popen(
+        [sys.executable, "-c", _HARNESS, str(log), str(workdir)],
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert harness.stdout is not None
+    service, watchdog = (int(word) for word in harness.stdout.readline().split())
+    try:
+        assert proc_stat(service) is not None and proc_stat(watchdog) is not None
+        assert stat.S_IMODE(log.stat().st_mode) == 0o600, f"{log} is mode {log.stat().st_mode:o}"
+        os.kill(harness.pid, signal.SIGKILL)
+        harness.wait()
+        deadline = time.monotonic() + 15
+        while (proc_stat(service) or proc_stat(watchdog) or workdir.exists()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc_stat(service) is None, "the service outlived the killed harness"
+        assert proc_stat(watchdog) is None, "the watchdog outlived its work"
+        assert not workdir.exists(), "the killed harness's work directory is left"
+    finally:
+        for pid in (harness.pid, service, watchdog):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+
+_COMPOSE_HARNESS = """
+import sys, time
+from pathlib import Path
+from fixtures.services.compose import ComposeProject
+from fixtures.services.watchdog import WATCHDOG
+project = ComposeProject(("docker", "compose"), (Path(sys.argv[1]),), sys.argv[2])
+project.up()
+if sys.argv[3] == "keep":
+    project.detach()
+print(WATCHDOG.pid, flush=True)
+time.sleep(300)
+"""
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["killed", "killed-after-keep-stack"])
+def test_a_killed_harness_takes_its_compose_project_down(tmp_path: Path, kept: bool) -> None:
+    """SIGKILL of the harness after ``compose up``: its watchdog runs ``down -v``, unless the project is kept."""
+    log = tmp_path / "docker.log"
+    docker = tmp_path / "bin" / "docker"
+    docker.parent.mkdir()
+    docker.write_text(f'#!/bin/sh\necho "$*" >> {shlex.quote(str(log))}\n')
+    docker.chmod(0o755)
+    compose_file = tmp_path / "parsec-server.docker.yaml"
+    compose_file.write_text("services: {}\n")
+    env = {**os.environ, "PATH": f"{docker.parent}{os.pathsep}{os.environ['PATH']}"}
+    harness = subprocess.Popen(
+        [sys.executable, "-c", _COMPOSE_HARNESS, str(compose_file), "p-hygiene", "keep" if kept else "-"],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert harness.stdout is not None
+    watchdog = int(harness.stdout.readline())
+    try:
+        os.kill(harness.pid, signal.SIGKILL)
+        harness.wait()
+        deadline = time.monotonic() + 15
+        while proc_stat(watchdog) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc_stat(watchdog) is None, "the watchdog outlived its work"
+        calls = log.read_text().splitlines()
+        assert calls[0] == f"compose -f {compose_file} -p p-hygiene up -d"
+        if kept:
+            assert calls == calls[:1], f"a kept project is left running: {calls}"
+        else:
+            assert calls[1:] == [f"compose -f {compose_file} -p p-hygiene down -v"], calls
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(harness.pid, signal.SIGKILL)
+
+
+def test_a_hung_command_is_stopped_and_named_in_one_line() -> None:
+    """A command past its bound: its whole group is killed (a script's children too), and the error names it."""
+    marker = "987.654"  # a sleep no one else runs
+    started = time.monotonic()
+    with pytest.raises(CommandFailed) as caught:
+        run_command(["bash", "-c", f"echo started; sleep {marker} & wait"], timeout=1, what="the sleeper")
+    assert time.monotonic() - started < 10
+    lines = caught.value.problem.splitlines()
+    assert lines == ["the sleeper did not finish within 1 s (hung?); stopped it. Its last lines:", "started"]
+    time.sleep(0.2)
+    left = [_describe(pid) for pid in _pids() if f"sleep\0{marker}".encode() in _read(f"/proc/{pid}/cmdline")]
+    assert not left, f"the hung command's children were left: {left}"
+
+
+def test_the_stop_script_ends_only_the_kept_processes(tmp_path: Path) -> None:
+    """stop-stack.sh: a pid now held by another process (another start time) is left alone; paths are quoted."""
+    workdir = tmp_path / "kept stack; touch pwned"
+    workdir.mkdir()
+    (tmp_path / "kept").mkdir()  # what an unquoted path would name
+    kept = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    other = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    try:
+        script = write_stop_script(workdir, [kept.pid, other.pid])
+        started = (proc_stat(other.pid) or (0, 0))[1]
+        # ``other`` plays a program that took over a kept pid: same pid, another start time.
+        script.write_text(script.read_text().replace(f"{other.pid}:{started}", f"{other.pid}:{started + 1}"))
+        done = subprocess.run(["bash", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert kept.wait(timeout=10) == -signal.SIGTERM
+        assert other.poll() is None, "the stop script killed a process that is not the kept one"
+        assert f"pid {other.pid} is no longer the kept process" in done.stdout
+        assert not workdir.exists() and (tmp_path / "kept").is_dir() and not (tmp_path / "pwned").exists()
+    finally:
+        for process in (kept, other):
+            process.kill()
+            process.wait()
 
 
 # -- 3. --keep-stack ------------------------------------------------------------------------------

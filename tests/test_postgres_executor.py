@@ -13,8 +13,8 @@ import pytest
 from fixtures.errors import CommandFailed, HarnessError, PrerequisiteMissing
 from fixtures.ports import free_port
 from fixtures.services import postgres as pg
-from fixtures.services.base import proc_stat
 from fixtures.services.postgres import PostgresServer, find_postgres_bindir
+from fixtures.services.watchdog import proc_stat
 
 USER = "parsec"
 PASSWORD = "s3cr3t:p@ss/word"

@@ -35,13 +35,24 @@ def test_pem_key_lines() -> None:
     assert "MIIJQgIBADANBgkqhkiG9w0BAQEFAASC" not in secrets.redact("line MIIJQgIBADANBgkqhkiG9w0BAQEFAASC")
 
 
-def test_short_or_empty_values_are_ignored() -> None:
+def test_empty_values_are_ignored() -> None:
     secrets = Secrets()
     secrets.add("", "x")
     secrets.add(None, "x")
-    secrets.add("abc", "x")
+    secrets.add("  ", "x")
     assert len(secrets) == 0
-    assert secrets.redact("abc") == "abc"
+
+
+def test_short_secrets_are_redacted_as_whole_words() -> None:
+    """A secret under 4 characters goes too, wherever it stands alone; inside a longer word it stays."""
+    secrets = Secrets()
+    secrets.add("a&1", "SMTP password")
+    secrets.add("pw", "DB password")
+    text = "login parsec:a&1 with pw, url user:a%261@host; a&12 and pwd and upw stay"
+    assert secrets.redact(text) == (
+        "login parsec:<redacted SMTP password> with <redacted DB password>, url user:<redacted SMTP password>@host;"
+        " a&12 and pwd and upw stay"
+    )
 
 
 def test_longest_form_first() -> None:

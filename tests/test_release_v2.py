@@ -14,6 +14,7 @@ from fixtures.releases.base import ClientCommandError, ClientContext, Device, Re
 from fixtures.releases.cli_output import clean_output, migration_errors
 from fixtures.releases.source import from_version, from_wheel
 from fixtures.releases.v2 import (
+    BOOTSTRAP_URL_VARIABLE,
     PASSWORD_VARIABLE,
     ParsecV2,
     parse_bootstrap_url,
@@ -269,7 +270,7 @@ def test_refused_token_raises_with_the_output(adapter: ParsecV2, fake_ctx: Clien
     assert "wrong" not in str(caught.value)
 
 
-def test_bootstrap_keeps_the_password_out_of_argv(adapter: ParsecV2, fake_ctx: ClientContext) -> None:
+def test_bootstrap_keeps_the_password_and_the_token_out_of_argv(adapter: ParsecV2, fake_ctx: ClientContext) -> None:
     result = adapter.bootstrap_organization(
         fake_ctx,
         URL,
@@ -286,8 +287,11 @@ def test_bootstrap_keeps_the_password_out_of_argv(adapter: ParsecV2, fake_ctx: C
     assert "pa ss$word" not in argv and "--password" not in argv
     assert argv[argv.index("--config-dir") + 1] == str(fake_ctx.workdir / "client")
     assert argv[argv.index("--human-label") + 1] == "Alice Owner"
-    assert env["PARSEC_CMD_ARGS"] == f"--password ${PASSWORD_VARIABLE}"
+    assert env["PARSEC_CMD_ARGS"] == f"${BOOTSTRAP_URL_VARIABLE} --password ${PASSWORD_VARIABLE}"
     assert env[PASSWORD_VARIABLE] == "pa ss$word"
+    assert env[BOOTSTRAP_URL_VARIABLE] == URL
+    token = URL.rsplit("token=", 1)[1]
+    assert not any(token in word for word in argv), "the bootstrap URL's token is on the command line"
     assert env["XDG_DATA_HOME"].startswith(str(fake_ctx.workdir))
 
 
