@@ -31,6 +31,7 @@ Feature: The env files
 
   @env_server
   Scenario: Parsec server configuration
+    Given the TLS certificates are generated
     Then "parsec.env" sets the TLS key and certificate to the secrets of the parsec-backend service
     And "parsec.env" sets the server's public address to the address parsec-backend is published on
     And "parsec.env" disables the spontaneous organization bootstrap
