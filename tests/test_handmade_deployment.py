@@ -8,6 +8,8 @@ migration short, the scenario the breakage belongs to must fail with the message
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,17 +44,21 @@ def test_the_scenarios_named_here_are_in_the_features() -> None:
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HandMadeDeployment]:
+def deployment() -> Iterator[HandMadeDeployment]:
+    """The admin's folder is a fresh one under $TMPDIR (pytest's is 0700: PostgreSQL's account must enter it)."""
     try:
         release_python()
     except FileNotFoundError as exc:
         pytest.skip(str(exc))
-    made = HandMadeDeployment(tmp_path_factory.mktemp("handmade"))
+    made = HandMadeDeployment(Path(tempfile.mkdtemp(prefix="parsec-handmade-")))
     try:
         made.up()
         yield made
     finally:
-        made.down()
+        try:
+            made.down()
+        finally:
+            shutil.rmtree(made.root, ignore_errors=True)
 
 
 def _failed(run: FeatureRun) -> list[str]:
