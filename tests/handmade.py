@@ -295,6 +295,26 @@ files = "{self.conf}"
             self.migrate()
 
     @contextlib.contextmanager
+    def server_settings_astray(self) -> Iterator[None]:
+        """Three faults at once: spontaneous bootstrap on, another public address, a key all can read."""
+        key = self.conf / "parsec-backend.key"
+        mode = key.stat().st_mode
+        public = f"parsec://{HOST}:{self.ports['server']}"
+        with self._edited(
+            "parsec.env",
+            {"PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP": "false", "PARSEC_BACKEND_ADDR": public},
+            {
+                "PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP": "true",
+                "PARSEC_BACKEND_ADDR": "parsec://parsec.example.org:443",
+            },
+        ):
+            key.chmod(0o644)
+            try:
+                yield
+            finally:
+                key.chmod(mode)
+
+    @contextlib.contextmanager
     def _edited(self, name: str, old: Mapping[str, str], new: Mapping[str, str]) -> Iterator[None]:
         path = self.conf / name
         text = path.read_text(encoding="utf-8")

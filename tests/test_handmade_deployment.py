@@ -108,3 +108,14 @@ def test_a_database_missing_its_last_migration_is_caught(deployment: HandMadeDep
     assert f"ships 14 migrations; 1 is not applied (neither recorded nor in the schema): {LAST_MIGRATION}" in message
     assert "should succeed" not in message and "exited with code" not in message, "migrate never ran: " + message
     assert run.outcome(DB_ACCESSIBLE).state == "passed"
+
+
+def test_every_failing_requirement_of_a_scenario_is_reported(deployment: HandMadeDeployment, tmp_path: Path) -> None:
+    with deployment.server_settings_astray():
+        run = deployment.check(tmp_path / "reports", "-m", "env_server")
+    state, message = run.outcome(ENV_PARSEC)
+    assert state == "failed", run.outcomes()
+    assert "3 of the 8 checks fail" in message, message
+    assert "PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP=false, so that only the administrator" in message
+    assert "PARSEC_BACKEND_ADDR (parsec://parsec.example.org:443) must be the address clients use" in message
+    assert "parsec-backend.key is not readable by others; its mode is 644" in message
