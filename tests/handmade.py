@@ -296,16 +296,24 @@ files = "{self.conf}"
 
     @contextlib.contextmanager
     def server_settings_astray(self) -> Iterator[None]:
-        """Three faults at once: spontaneous bootstrap on, another public address, a key all can read."""
+        """Four faults at once: bootstrap on, another public address, another certificate, a key all can read.
+
+        The files change, the running server does not: its settings now say what it does not serve.
+        """
         key = self.conf / "parsec-backend.key"
         mode = key.stat().st_mode
         public = f"parsec://{HOST}:{self.ports['server']}"
         with self._edited(
             "parsec.env",
-            {"PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP": "false", "PARSEC_BACKEND_ADDR": public},
+            {
+                "PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP": "false",
+                "PARSEC_BACKEND_ADDR": public,
+                "PARSEC_SSL_CERTFILE": "parsec-backend.crt",
+            },
             {
                 "PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP": "true",
                 "PARSEC_BACKEND_ADDR": "parsec://parsec.example.org:443",
+                "PARSEC_SSL_CERTFILE": "parsec-s3.crt",
             },
         ):
             key.chmod(0o644)
@@ -313,6 +321,21 @@ files = "{self.conf}"
                 yield
             finally:
                 key.chmod(mode)
+
+    @contextlib.contextmanager
+    def database_settings_astray(self) -> Iterator[None]:
+        """The server's PARSEC_DB names another password than the database takes; its limits are reversed."""
+        dsn = read_env_file(self.conf / "parsec-db.env")["PARSEC_DB"]
+        with self._edited(
+            "parsec-db.env",
+            {"PARSEC_DB": dsn, "PARSEC_DB_MIN_CONNECTIONS": "2", "PARSEC_DB_MAX_CONNECTIONS": "10"},
+            {
+                "PARSEC_DB": dsn.replace(self.passwords["db"], "not-the-password"),
+                "PARSEC_DB_MIN_CONNECTIONS": "20",
+                "PARSEC_DB_MAX_CONNECTIONS": "3",
+            },
+        ):
+            yield
 
     @contextlib.contextmanager
     def _edited(self, name: str, old: Mapping[str, str], new: Mapping[str, str]) -> Iterator[None]:

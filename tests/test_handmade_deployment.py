@@ -115,7 +115,23 @@ def test_every_failing_requirement_of_a_scenario_is_reported(deployment: HandMad
         run = deployment.check(tmp_path / "reports", "-m", "env_server")
     state, message = run.outcome(ENV_PARSEC)
     assert state == "failed", run.outcomes()
-    assert "3 of the 8 checks fail" in message, message
+    assert "4 of the 8 checks fail" in message, message
     assert "PARSEC_SPONTANEOUS_ORGANIZATION_BOOTSTRAP=false, so that only the administrator" in message
     assert "PARSEC_BACKEND_ADDR (parsec://parsec.example.org:443) must be the address clients use" in message
     assert "parsec-backend.key is not readable by others; its mode is 644" in message
+    assert "parsec-backend serves the certificate PARSEC_SSL_CERTFILE names" in message
+    assert "parsec-s3.crt); it serves another" in message
+
+
+def test_database_settings_that_differ_from_the_database_are_reported(
+    deployment: HandMadeDeployment, tmp_path: Path
+) -> None:
+    with deployment.database_settings_astray():
+        run = deployment.check(tmp_path / "reports", "-m", "env_database")
+    state, message = run.outcome(ENV_DB)
+    assert state == "failed", run.outcomes()
+    assert "2 of the 7 checks fail" in message, message
+    assert "and the database the harness checks (user parsec, database parsec" in message
+    assert "differ in password" in message
+    assert "the minimum not above the maximum; they are '20' and '3'" in message
+    assert deployment.passwords["db"] not in run.output and "not-the-password" not in run.output
