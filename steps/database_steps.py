@@ -75,7 +75,7 @@ def migration_succeeds(migration: MigrationSection, migration_run: MigrationRun)
 def all_applied(migration: MigrationSection, migration_run: MigrationRun, evidence: Evidence) -> None:
     shipped = migration.shipped()
     recorded = {str(row[0]) for row in migration_run.applied_after}
-    evidence.record("Migrations recorded as applied", {"shipped": len(shipped), "recorded": sorted(recorded)})
+    evidence.record("Migrations applied", {"shipped": len(shipped), "recorded": sorted(recorded)})
     assert shipped, "the release ships no migration: the harness cannot find them"
     problem = migration.not_applied(migration_run.applied_after)
     assert problem is None, problem

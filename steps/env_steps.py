@@ -30,12 +30,6 @@ from steps.common import ScriptRun
 SECRETS_DIR = "/run/secrets/"
 
 
-def _get(env: dict[str, str], file: str, key: str) -> str:
-    value = env.get(key)
-    assert value, f"the guide's {file} sets {key}; it is {'empty' if key in env else 'absent'}"
-    return value
-
-
 @then(parsers.parse('"{name}" holds PARSEC_ADMINISTRATION_TOKEN made of 63 random bytes'))
 def token_file(env_files: EnvFilesSection, name: str) -> None:
     path = env_files.path(name)
@@ -43,7 +37,7 @@ def token_file(env_files: EnvFilesSection, name: str) -> None:
     assert path.is_file(), f"gen-admin-token.sh should create {name}; it does not exist" + (
         " (it wrote a file named ENV_FILE instead: the upstream 2.16 defect)" if stray.exists() else ""
     )
-    length = _decoded_length(_get(env_files.read(name), name, TOKEN_VARIABLE))
+    length = _decoded_length(_setting(env_files.read(name), name, TOKEN_VARIABLE))
     assert length is not None, f"{TOKEN_VARIABLE} should be base64 of random bytes; it does not decode"
     assert length == 63, f"the guide's token is 63 random bytes (openssl rand 63); it holds {length}"
 
