@@ -15,22 +15,27 @@ Feature: The env files
   Scenario: Database configuration
     Then "parsec-db.env" sets PARSEC_DB to the PostgreSQL database of the compose file
     And "parsec-db.env" sets PARSEC_DB_MIN_CONNECTIONS to "5" and PARSEC_DB_MAX_CONNECTIONS to "7"
+    And none of the checks of "parsec-db.env" fails
 
   @env_smtp
   Scenario: SMTP configuration
     Then "parsec-smtp.env" sets PARSEC_EMAIL_HOST and PARSEC_EMAIL_PORT to the SMTP service of the compose file
     And "parsec-smtp.env" sets the sender, the user, the password and the language of the emails
+    And none of the checks of "parsec-smtp.env" fails
 
   @env_s3
   Scenario: S3 service configuration
     Then "parsec-s3.env" sets PARSEC_BLOCKSTORE to the bucket "parsec" of the S3 service of the compose file
     And the port in PARSEC_BLOCKSTORE is escaped with a backslash
+    And none of the checks of "parsec-s3.env" fails
 
   @env_server
   Scenario: Parsec server configuration
+    Given the TLS certificates are generated
     Then "parsec.env" sets the TLS key and certificate to the secrets of the parsec-backend service
     And "parsec.env" sets the server's public address to the address parsec-backend is published on
     And "parsec.env" disables the spontaneous organization bootstrap
+    And none of the checks of "parsec.env" fails
 
   Scenario: Every file the compose file references exists after the guide's steps
     Given the TLS certificates are generated

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 from pytest_bdd import given, parsers, then, when
 
+from fixtures import step_notes
 from fixtures.clients.mailbox import MailMessage
-from fixtures.errors import NotChecked
 from fixtures.living_guide.evidence import Evidence
 from fixtures.living_guide.facts import mail_facts, mask_link
 from fixtures.releases.base import (
@@ -226,8 +226,11 @@ def smtp_login(env_files: EnvFilesSection, invitation: MailMessage, name: str) -
     env = env_files.read(name)
     user, seen = env.get("PARSEC_EMAIL_HOST_USER"), invitation.auth_username
     assert user, f"{name} sets no PARSEC_EMAIL_HOST_USER: the server cannot log in to SMTP"
-    if not invitation.auth_recorded:
-        raise NotChecked("the mail API does not record SMTP logins (MailHog's does not; the harness's mailsink does)")
+    if not invitation.auth_recorded:  # one requirement not checked: the mail's delivery, sender and link were
+        step_notes.not_run(
+            "not checked: the mail API does not record SMTP logins (MailHog's does not; the harness's mailsink does)"
+        )
+        return
     assert seen is not None, f"the server sent the invitation without logging in to SMTP (expected user {user})"
     problems = []  # both at once: a wrong user does not hide a wrong password
     if seen != user:

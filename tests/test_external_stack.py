@@ -8,6 +8,7 @@ at the end check what the stack skips, and why, when the deployment file gives n
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
 import shutil
@@ -39,6 +40,7 @@ from tests.scenarios import (
     DB_ACCESSIBLE,
     DB_MIGRATIONS,
     ENV_PARSEC,
+    ENV_S3,
     ORG_CREATE,
     ORG_WRONG_TOKEN,
     S3_CREATE,
@@ -202,14 +204,26 @@ def test_allow_writes_creates_bootstraps_and_invites(kept: Kept, tmp_path: Path)
     )
 
 
+@contextlib.contextmanager
+def _server_bucket(kept: Kept, bucket: str) -> Iterator[None]:
+    """The kept server's own settings (parsec-s3.env of [host] files) name ``bucket`` for the run."""
+    loaded = load(kept.toml, kept.environ)
+    assert loaded.host is not None and loaded.host.files is not None
+    path = Path(loaded.host.files) / "parsec-s3.env"
+    text = path.read_text(encoding="utf-8")
+    assert ":parsec:" in text
+    path.write_text(text.replace(":parsec:", f":{bucket}:"), encoding="utf-8")
+    try:
+        yield
+    finally:
+        path.write_text(text, encoding="utf-8")
+
+
 @pytest.mark.selftest
 def test_a_bucket_without_object_lock_fails_its_scenario(kept: Kept, tmp_path: Path) -> None:
     _s3(kept).create_bucket(Bucket="unlocked")
-    broken = tmp_path / "unlocked.toml"
-    text = kept.toml.read_text()
-    assert 'bucket = "parsec"' in text
-    broken.write_text(text.replace('bucket = "parsec"', 'bucket = "unlocked"'))
-    run = kept.run(tmp_path, "-m", "s3_bucket", toml=broken)
+    with _server_bucket(kept, "unlocked"):
+        run = kept.run(tmp_path, "-m", "s3_bucket")
     assert run.returncode == 1, run.output[-3000:]
     state, message = run.outcome(S3_CREATE)
     assert state == "failed", run.outcomes()
@@ -220,11 +234,20 @@ def test_a_bucket_without_object_lock_fails_its_scenario(kept: Kept, tmp_path: P
 
 @pytest.mark.selftest
 def test_a_missing_bucket_fails_saying_so(kept: Kept, tmp_path: Path) -> None:
-    broken = tmp_path / "missing.toml"
-    broken.write_text(kept.toml.read_text().replace('bucket = "parsec"', 'bucket = "never-made"'))
-    run = kept.run(tmp_path, "-m", "s3_bucket", "-k", "create_a_new_bucket", toml=broken)
+    with _server_bucket(kept, "never-made"):
+        run = kept.run(tmp_path, "-m", "s3_bucket", "-k", "create_a_new_bucket")
     state, message = run.outcome(S3_CREATE)
     assert state == "failed" and "the guide creates the bucket never-made" in message, message
+
+
+@pytest.mark.selftest
+def test_a_deployment_file_naming_another_bucket_fails_naming_both(kept: Kept, tmp_path: Path) -> None:
+    broken = tmp_path / "other-bucket.toml"
+    broken.write_text(kept.toml.read_text().replace('bucket = "parsec"', 'bucket = "another"'))
+    run = kept.run(tmp_path, "-m", "env_files or s3_bucket", "-k", "s3_service or create_a_new_bucket", toml=broken)
+    state, message = run.outcome(ENV_S3)
+    assert state == "failed" and "differ in the bucket (parsec / another)" in message, message
+    assert run.outcome(S3_CREATE).state == "passed", "the bucket checks follow the server's own settings"
 
 
 @pytest.mark.selftest
@@ -237,9 +260,11 @@ def test_a_database_without_the_migrations_fails_its_scenario(kept: Kept, tmp_pa
     assert env_file.read_text() != kept.env_file.read_text()
     run = kept.run(tmp_path, "-m", "database_migration", env_file=env_file)
     state, message = run.outcome(DB_MIGRATIONS)
-    assert state == "failed" and "14 of the 14 migrations are not applied: 0001_initial.sql" in message, message
+    assert state == "failed" and "14 are not applied (neither recorded nor in the schema): 0001_initial.sql" in message
+    assert "should succeed" not in message, "migrate never ran on this stack: " + message
     state, message = run.outcome(DB_ACCESSIBLE)
-    assert state == "failed" and "the guide's database is 'parsec'; connected to 'never_migrated'" in message
+    assert state == "failed", message
+    assert "the database the server's PARSEC_DB names is 'parsec'; connected to 'never_migrated'" in message
 
 
 @pytest.mark.selftest

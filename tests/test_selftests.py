@@ -492,7 +492,12 @@ RUNS = (
             Breakage(
                 "migrate-stops-short",
                 (server_fault("partial-migrations"),),
-                {DB_MIGRATIONS: ("migrations; 2 are not applied:", "0014_add_realm_archiving.sql")},
+                {
+                    DB_MIGRATIONS: (
+                        "migrations; 2 are not applied (neither recorded nor in the schema):",
+                        "0014_add_realm_archiving.sql",
+                    )
+                },
             ),
             Breakage(
                 "server-with-a-wrong-s3-secret",
