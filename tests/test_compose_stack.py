@@ -309,3 +309,41 @@ def test_stack_compose_without_an_engine_stops_at_once(
     assert ("no Docker engine answers and podman is not installed" if with_plugin else "version` fails") in errors[0]
     assert "Traceback" not in run.output
     assert "start parsec-" not in run.output, "nothing starts"
+
+
+# -- the compose model, as the compose CLI reads it ------------------------------------------------
+
+
+def _edited_bundle(tmp_path: Path, old: str, new: str) -> Bundle:
+    directory = tmp_path / "bundle"
+    shutil.copytree(_bundle("2.16.3"), directory)
+    compose = directory / b.COMPOSE_FILE
+    text = compose.read_text(encoding="utf-8")
+    assert old in text
+    compose.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return Bundle.load(directory)
+
+
+def test_network_mode_host_is_published_on_every_interface(tmp_path: Path) -> None:
+    bundle = _edited_bundle(tmp_path, "    container_name: parsec-postgres\n", "    network_mode: host\n")
+    postgres = bundle.service(b.DATABASE)
+    assert postgres.host_network
+    mapping = postgres.published(5432)
+    assert mapping is not None and not mapping.loopback_only, "a host-network service is reachable on every interface"
+
+
+def test_interpolation_and_extends_come_from_the_compose_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSOLE_IP", "0.0.0.0")
+    bundle = _edited_bundle(
+        tmp_path,
+        "      - 127.0.0.1:9090:9090\n",
+        "      - ${CONSOLE_IP:-127.0.0.1}:9090:9090\n",
+    )
+    console = bundle.service(b.S3).published(9090)
+    assert console is not None and console.host_ip == "0.0.0.0", "the variable is interpolated as compose does"
+    extended = _edited_bundle(
+        tmp_path / "x",
+        "  parsec-smtp:\n    image: mailhog/mailhog:v1.0.1\n",
+        "  parsec-smtp:\n    extends: {service: parsec-s3}\n    image: mailhog/mailhog:v1.0.1\n",
+    )
+    assert extended.service(b.SMTP).environment.get("MINIO_ROOT_USER") == "S3_ROOT_USER", "extends is applied"
