@@ -150,3 +150,22 @@ def test_key_not_readable_by_group_1234_in_the_container(tmp_path: Path, engine_
 
 def test_the_engine_answers(engine_env: dict[str, str]) -> None:
     assert engine_version() is not None
+
+
+def test_the_candidate_wheel_runs_inside_the_container(tmp_path: Path, engine_env: dict[str, str]) -> None:
+    """``--parsec-wheel``: the server image is built from the candidate, and its container's log shows it."""
+    from tests.test_release_wheel import CANDIDATE, MARKER, _candidate_wheel, _published_wheel
+
+    cache = default_cache_dir() / "wheels"
+    cache.mkdir(parents=True, exist_ok=True)
+    wheel = _candidate_wheel(_published_wheel(cache), tmp_path / "repack")
+    workdir = tmp_path / "work"
+    run = run_features(
+        tmp_path, *BUILD, "--parsec-wheel", str(wheel), "--workdir", str(workdir), env=engine_env, timeout=900
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    assert f"qualified: Parsec {CANDIDATE} (wheel {wheel.name}" in run.output
+    assert f"the parsec-backend container runs parsec-cloud {CANDIDATE}" in run.output
+    server_log = (workdir / "services" / b.SERVER / "container.log").read_text(encoding="utf-8")
+    assert f"Starting Parsec server ({MARKER})" in server_log, "the server that ran in the container is not the wheel's"
+    assert not _left_behind(run), _left_behind(run)
