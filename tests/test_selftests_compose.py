@@ -161,10 +161,18 @@ def test_the_candidate_wheel_runs_inside_the_container(tmp_path: Path, engine_en
     wheel = _candidate_wheel(_published_wheel(cache), tmp_path / "repack")
     workdir = tmp_path / "work"
     run = run_features(
-        tmp_path, *BUILD, "--parsec-wheel", str(wheel), "--workdir", str(workdir), env=engine_env, timeout=900
+        tmp_path,
+        *BUILD,
+        "--parsec-wheel",
+        str(wheel),
+        "--workdir",
+        str(workdir),
+        "-k",
+        "restart_the_parsecbackend",  # the server started in its container; the full guide is CI's run
+        env=engine_env,
+        timeout=900,
     )
     assert run.returncode == 0, run.output[-3000:]
-    assert f"qualified: Parsec {CANDIDATE} (wheel {wheel.name}" in run.output
     assert f"the parsec-backend container runs parsec-cloud {CANDIDATE}" in run.output
     server_log = (workdir / "services" / b.SERVER / "container.log").read_text(encoding="utf-8")
     assert f"Starting Parsec server ({MARKER})" in server_log, "the server that ran in the container is not the wheel's"
