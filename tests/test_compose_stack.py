@@ -347,3 +347,14 @@ def test_interpolation_and_extends_come_from_the_compose_cli(tmp_path: Path, mon
         "  parsec-smtp:\n    extends: {service: parsec-s3}\n    image: mailhog/mailhog:v1.0.1\n",
     )
     assert extended.service(b.SMTP).environment.get("MINIO_ROOT_USER") == "S3_ROOT_USER", "extends is applied"
+
+
+def test_a_candidate_wheel_with_pulled_images_is_refused_in_one_line(tmp_path: Path) -> None:
+    """The pinned image is not the candidate: ``--parsec-wheel`` needs ``--compose-images build``."""
+    wheel = tmp_path / "parsec_cloud-3.9.3-cp312-cp312-manylinux_2_28_x86_64.whl"
+    wheel.write_bytes(b"not read: the run stops before")
+    run = run_features(tmp_path, "--stack", "compose", "--parsec-wheel", str(wheel), timeout=120)
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR, run.output[-2000:]
+    errors = [line for line in run.output.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and "--compose-images pull runs the bundle's pinned image" in errors[0], run.output[-2000:]
+    assert "add --compose-images build" in run.output
