@@ -219,6 +219,7 @@ def test_the_exact_command_lines(fake_docker: Path, tmp_path: Path, monkeypatch:
         [*prefix, "run", "--rm", "--no-deps", "--entrypoint", "python", "parsec-backend", "-I", "-c", VERSION],
         [*prefix, "run", "--rm", "parsec-backend", "migrate"],
         [*prefix, "restart", "parsec-backend"],
+        *([*prefix, "logs", "--no-color", "--no-log-prefix", name] for name in b.GUIDE_SERVICES),  # kept in workdir
         [*prefix, "down", "-v"],
     ]
     assert result.argv_display.endswith("run --rm parsec-backend migrate")
