@@ -50,9 +50,10 @@ def published_loopback(compose_file: ComposeFileSection, datatable: list[list[st
         if mapping is None or not mapping.host_port:
             problems.append(f"the guide publishes port {port} of {service_name}; it is not")
         elif not mapping.loopback_only:
+            where = "all interfaces (network_mode: host)" if compose_file.service(service_name).host_network else ""
             problems.append(
                 f"the guide publishes port {port} of {service_name} on 127.0.0.1 only; "
-                f"it is published on {mapping.host_ip or 'all interfaces'}"
+                f"it is published on {where or mapping.host_ip or 'all interfaces'}"
             )
     assert not problems, "\n".join(problems)
 
@@ -63,7 +64,12 @@ def nothing_on_all_interfaces(compose_file: ComposeFileSection) -> None:
         f"{s.name}:{p.container_port}"
         for s in compose_file.services.values()
         for p in s.ports
-        if p.host_port is not None and not p.loopback_only
+        if p.host_port is not None and not p.loopback_only and not s.host_network
+    ]
+    exposed += [
+        f"{s.name} (network_mode: host: every port it listens on)"
+        for s in compose_file.services.values()
+        if s.host_network
     ]
     assert not exposed, "these ports are published on all interfaces: " + ", ".join(exposed)
 

@@ -28,8 +28,10 @@ from fixtures.errors import PrerequisiteMissing, ServiceNotReady
 from fixtures.progress import Progress
 from fixtures.releases import Release, adapter_for
 from fixtures.releases.source import from_version
-from fixtures.services.compose import ComposeProject, check_engine
+from fixtures.services.compose import ComposeProject
+from fixtures.services.engine import check_engine
 from fixtures.stacks.compose import OVERRIDE_FILE, ComposeStack
+from fixtures.stacks.compose import SERVER_VERSION_SCRIPT as VERSION
 from tests.runner import BUNDLE, run_features
 
 PROJECT_NAME = "parsec-acceptance-test"
@@ -37,6 +39,9 @@ PROJECT_NAME = "parsec-acceptance-test"
 FAKE_DOCKER = """#!{python}
 import json, os, sys
 args = sys.argv[1:]
+if args[:1] == ["version"]:  # the engine answers
+    print("fake-engine 1.0")
+    sys.exit(0)
 with open(os.environ["FAKE_DOCKER_LOG"], "a") as log:
     log.write(json.dumps(args) + "\\n")
 if "up" in args and os.environ.get("FAKE_DOCKER_UP_FAILS"):
@@ -47,6 +52,8 @@ if "ps" in args and "json" in args:
     print(json.dumps({{"Service": "parsec-smtp", "State": "running"}}))
 elif "ps" in args:
     print("NAME  SERVICE  STATUS\\nx-parsec-s3  parsec-s3  Exited (1)")
+elif "--entrypoint" in args:  # the server's version, read inside its container
+    print("2.16.3")
 elif "logs" in args:
     print("parsec-s3  | FATAL unable to load the certificate /opts/certs/public.crt")
 """
@@ -209,8 +216,10 @@ def test_the_exact_command_lines(fake_docker: Path, tmp_path: Path, monkeypatch:
     prefix = ["compose", "-f", str(directory / b.COMPOSE_FILE), "-f", str(tmp_path / OVERRIDE_FILE), "-p", PROJECT_NAME]
     assert _calls(fake_docker) == [
         [*prefix, "up", "-d"],
+        [*prefix, "run", "--rm", "--no-deps", "--entrypoint", "python", "parsec-backend", "-I", "-c", VERSION],
         [*prefix, "run", "--rm", "parsec-backend", "migrate"],
         [*prefix, "restart", "parsec-backend"],
+        *([*prefix, "logs", "--no-color", "--no-log-prefix", name] for name in b.GUIDE_SERVICES),  # kept in workdir
         [*prefix, "down", "-v"],
     ]
     assert result.argv_display.endswith("run --rm parsec-backend migrate")
@@ -252,27 +261,41 @@ def test_pytest_docker_settings_become_argument_lists() -> None:
 # -- without an engine ---------------------------------------------------------------------------
 
 
+def _path_without_podman(tmp_path: Path) -> str:
+    """A PATH holding only the docker client: no engine answers and no podman can be started."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("the docker CLI is not on this machine")
+    (bin_dir / "docker").symlink_to(docker)
+    return str(bin_dir)
+
+
 def test_no_docker_on_path_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(PrerequisiteMissing, match=r"compose plugin: docker is not on PATH"):
-        check_engine()
+    with pytest.raises(PrerequisiteMissing, match=r"compose CLI: docker is not on PATH"):
+        check_engine(["docker", "compose"])
 
 
-def test_no_engine_is_one_line(compose_cli: tuple[list[str], dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_engine_and_no_podman_is_one_line(
+    tmp_path: Path, compose_cli: tuple[list[str], dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     command, env = compose_cli
     if command[0] != "docker":
         pytest.skip("the docker CLI is not on this machine")
+    monkeypatch.setenv("PATH", _path_without_podman(tmp_path))
     monkeypatch.setenv("DOCKER_CONFIG", env["DOCKER_CONFIG"])
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-    with pytest.raises(PrerequisiteMissing, match=r"no Docker engine answers"):
-        check_engine()
+    with pytest.raises(PrerequisiteMissing, match=r"no Docker engine answers and podman is not installed"):
+        check_engine(command)
 
 
 @pytest.mark.parametrize("with_plugin", [False, True], ids=["no-plugin", "plugin-no-engine"])
 def test_stack_compose_without_an_engine_stops_at_once(
     tmp_path: Path, compose_cli: tuple[list[str], dict[str, str]], with_plugin: bool
 ) -> None:
-    env = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    env = {"DOCKER_HOST": "unix:///nonexistent/docker.sock", "PATH": _path_without_podman(tmp_path)}
     if with_plugin:
         if compose_cli[0][0] != "docker":
             pytest.skip("the docker CLI is not on this machine")
@@ -283,7 +306,56 @@ def test_stack_compose_without_an_engine_stops_at_once(
     assert run.returncode == pytest.ExitCode.USAGE_ERROR, run.output[-2000:]
     errors = [line for line in run.output.splitlines() if line.startswith("ERROR:")]
     assert len(errors) == 1, run.output[-2000:]
-    assert "--stack compose needs a Docker engine with the compose plugin" in errors[0]
-    assert ("no Docker engine answers" if with_plugin else "version` fails") in errors[0]
+    assert "--stack compose needs a Docker-API engine and the compose CLI" in errors[0]
+    assert ("no Docker engine answers and podman is not installed" if with_plugin else "version` fails") in errors[0]
     assert "Traceback" not in run.output
     assert "start parsec-" not in run.output, "nothing starts"
+
+
+# -- the compose model, as the compose CLI reads it ------------------------------------------------
+
+
+def _edited_bundle(tmp_path: Path, old: str, new: str) -> Bundle:
+    directory = tmp_path / "bundle"
+    shutil.copytree(_bundle("2.16.3"), directory)
+    compose = directory / b.COMPOSE_FILE
+    text = compose.read_text(encoding="utf-8")
+    assert old in text
+    compose.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return Bundle.load(directory)
+
+
+def test_network_mode_host_is_published_on_every_interface(tmp_path: Path) -> None:
+    bundle = _edited_bundle(tmp_path, "    container_name: parsec-postgres\n", "    network_mode: host\n")
+    postgres = bundle.service(b.DATABASE)
+    assert postgres.host_network
+    mapping = postgres.published(5432)
+    assert mapping is not None and not mapping.loopback_only, "a host-network service is reachable on every interface"
+
+
+def test_interpolation_and_extends_come_from_the_compose_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSOLE_IP", "0.0.0.0")
+    bundle = _edited_bundle(
+        tmp_path,
+        "      - 127.0.0.1:9090:9090\n",
+        "      - ${CONSOLE_IP:-127.0.0.1}:9090:9090\n",
+    )
+    console = bundle.service(b.S3).published(9090)
+    assert console is not None and console.host_ip == "0.0.0.0", "the variable is interpolated as compose does"
+    extended = _edited_bundle(
+        tmp_path / "x",
+        "  parsec-smtp:\n    image: mailhog/mailhog:v1.0.1\n",
+        "  parsec-smtp:\n    extends: {service: parsec-s3}\n    image: mailhog/mailhog:v1.0.1\n",
+    )
+    assert extended.service(b.SMTP).environment.get("MINIO_ROOT_USER") == "S3_ROOT_USER", "extends is applied"
+
+
+def test_a_candidate_wheel_with_pulled_images_is_refused_in_one_line(tmp_path: Path) -> None:
+    """The pinned image is not the candidate: ``--parsec-wheel`` needs ``--compose-images build``."""
+    wheel = tmp_path / "parsec_cloud-3.9.3-cp312-cp312-manylinux_2_28_x86_64.whl"
+    wheel.write_bytes(b"not read: the run stops before")
+    run = run_features(tmp_path, "--stack", "compose", "--parsec-wheel", str(wheel), timeout=120)
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR, run.output[-2000:]
+    errors = [line for line in run.output.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and "--compose-images pull runs the bundle's pinned image" in errors[0], run.output[-2000:]
+    assert "add --compose-images build" in run.output

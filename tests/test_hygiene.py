@@ -1017,11 +1017,11 @@ def _invalid_yaml(bundle: Path) -> None:
     ("args", "edit", "message", "usage_error"),
     [
         (("--parsec-version", "nope"), None, "'nope' is not a version number", True),
-        (("--stack", "compose"), None, "--stack compose needs a Docker engine with the compose plugin", True),
+        (("--stack", "compose", "--allow-writes"), None, "--allow-writes is for --stack external", True),
         (("--workdir", "{file}"), None, "--workdir {file} exists and is not a directory", True),
         (("--reports-dir", "{file}/reports"), None, "cannot create the reports directory {file}/reports", True),
         (("--bundle", "{missing}"), None, "bundle directory {missing} does not exist", False),
-        ((), _invalid_yaml, "cannot be read as YAML", False),
+        ((), _invalid_yaml, "the compose CLI refuses", False),
     ],
     ids=["version", "stack", "workdir-is-a-file", "reports-dir-under-a-file", "missing-bundle", "invalid-compose-yaml"],
 )

@@ -380,6 +380,18 @@ RUNS = (
         keyword="compose_file or every_file",
     ),
     ChildRun(
+        "compose-file-host-network",  # the compose model from the compose CLI sees network_mode
+        ("compose_file",),
+        (
+            Breakage(
+                "postgres-on-the-host-network",
+                (replace(COMPOSE, "    container_name: parsec-postgres\n", "    network_mode: host\n"),),
+                {COMPOSE_LOOPBACK: "parsec-postgres (network_mode: host: every port it listens on)"},
+            ),
+        ),
+        keyword="published_on_127",
+    ),
+    ChildRun(
         "compose-file-later-steps",  # behind the breakages above in the same scenarios
         ("compose_file",),
         (

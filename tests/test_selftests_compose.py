@@ -1,0 +1,179 @@
+"""Self-tests of ``--stack compose`` on a real engine: breakages only containers show.
+
+The local stack cannot see these: it runs the server as a process of this machine, reaching
+the services on 127.0.0.1. On compose the server runs as user 1234 in its container and reaches
+``parsec-postgres`` and ``parsec-s3`` by their service names, as the guide's deployment does.
+Each child run selects the few scenarios the breakage belongs to; they share the module's engine
+(a private Podman service when no Docker engine answers) and the images built once.
+The healthy compose stack is CI's own run of ``pytest features/ --stack compose --compose-images build``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fixtures import BUNDLES_DIR
+from fixtures import bundle as b
+from fixtures.images.build import ImageBuilder
+from fixtures.progress import Progress
+from fixtures.releases import Release
+from fixtures.releases.source import from_version
+from fixtures.releases.venvs import default_cache_dir
+from fixtures.services.engine import Engine, engine_version
+from tests.runner import FeatureRun, broken_bundle, replace_in, run_features
+from tests.scenarios import DB_MIGRATIONS, S3_RESTART, SERVICES_UP
+
+pytestmark = pytest.mark.selftest
+
+V2 = BUNDLES_DIR / "v2"
+BUILD = ("--stack", "compose", "--compose-images", "build")
+
+
+@pytest.fixture(scope="module")
+def engine_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The engine every child run of this module uses (DOCKER_HOST), started once."""
+    engine = Engine(tmp_path_factory.mktemp("engine"))
+    try:
+        engine.ensure(print)
+    except Exception as exc:  # no engine and no podman: nothing of this module can run
+        pytest.skip(f"no container engine: {exc}")
+    import os
+
+    yield {"DOCKER_HOST": os.environ.get("DOCKER_HOST", "")} if engine.started_here else {}
+    engine.stop()
+
+
+@pytest.fixture(scope="module")
+def images(engine_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The stand-ins and the 3.x server image (built once, reused by tag)."""
+    progress = Progress(print)
+    builder = ImageBuilder(tmp_path_factory.mktemp("images"), progress)
+    base = builder.base()
+    built = builder.stand_ins(base)
+    release = Release(from_version("3.9.3"), cache_dir=default_cache_dir(), progress=progress)
+    built["server-3.9.3"] = builder.server(base, release).tag
+    return built
+
+
+def _docker(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=False, timeout=120)
+
+
+def _left_behind(run: FeatureRun) -> list[str]:
+    """Containers, networks and volumes of parsec-acceptance projects still there after a child run."""
+    found = []
+    for kind in ("ps -a", "network ls", "volume ls"):
+        listed = _docker(*kind.split(), "--format", "{{.Names}}" if kind == "ps -a" else "{{.Name}}").stdout
+        found += [f"{kind}: {name}" for name in listed.split() if name.startswith("parsec-acceptance-")]
+    return found
+
+
+def _failed_with(run: FeatureRun, scenario: object, *words: str) -> str:
+    outcome = run.outcome(scenario)  # type: ignore[arg-type]
+    assert outcome.state == "failed", f"{scenario} should fail; it {outcome.state}:\n{run.output[-3000:]}"
+    for word in words:
+        assert word in outcome.message, f"{scenario} fails without saying {word!r}:\n{outcome.message[-2000:]}"
+    return outcome.message
+
+
+def test_pull_refuses_a_server_image_of_another_release(
+    tmp_path: Path, engine_env: dict[str, str], images: dict[str, str]
+) -> None:
+    """``--compose-images pull`` with the bundle's pinned names: the server's version is read in its container."""
+    bundle = b.Bundle.load(V2)
+    pinned = {name: bundle.service(name).image for name in b.GUIDE_SERVICES}
+    sources = {**{name: images[name] for name in (b.DATABASE, b.S3, b.SMTP)}, b.SERVER: images["server-3.9.3"]}
+    for name, image in pinned.items():
+        assert _docker("tag", sources[name], image).returncode == 0
+    try:
+        run = run_features(
+            tmp_path, "--stack", "compose", "--compose-images", "pull", "-k", "services_are_up", env=engine_env
+        )
+    finally:
+        for image in pinned.values():
+            _docker("rmi", image)  # only the names: the built images stay
+    message = _failed_with(run, SERVICES_UP, "runs parsec-cloud 3.9.3, not Parsec 2.16.3 (PyPI)")
+    assert len([line for line in message.splitlines() if "runs parsec-cloud" in line]) == 1
+    assert not _left_behind(run), _left_behind(run)
+
+
+def _server_network_without_postgres(bundle: Path) -> None:
+    """parsec-backend alone on a network of its own: ``parsec-postgres`` does not resolve there."""
+    compose = bundle / b.COMPOSE_FILE
+    replace_in(
+        compose, "    container_name: parsec-backend\n", "    container_name: parsec-backend\n    networks: [apart]\n"
+    )
+    compose.write_text(compose.read_text(encoding="utf-8") + "\nnetworks:\n  apart: {}\n", encoding="utf-8")
+
+
+def test_server_on_a_network_where_postgres_does_not_resolve(tmp_path: Path, engine_env: dict[str, str]) -> None:
+    bundle = broken_bundle(tmp_path, _server_network_without_postgres, V2)
+    run = run_features(tmp_path, *BUILD, "-k", "apply_the_migrations", bundle=bundle, env=engine_env)
+    _failed_with(run, DB_MIGRATIONS, "are not applied")  # 2.16.3's migrate exits 0 when it cannot connect
+    assert not _left_behind(run), _left_behind(run)
+
+
+def test_s3_certificate_without_the_service_name(tmp_path: Path, engine_env: dict[str, str]) -> None:
+    """The S3 certificate names localhost and 127.0.0.1 but not parsec-s3: the server, in its container, refuses it."""
+
+    def edit(bundle: Path) -> None:
+        replace_in(
+            bundle / "setup-tls.sh",
+            'generate_cert_conf "$service" "DNS:$service,DNS:localhost,IP:127.0.0.1"',
+            'san="DNS:localhost,IP:127.0.0.1"; [ "$service" = parsec-backend ] && san="$san,DNS:$service"\n'
+            '        generate_cert_conf "$service" "$san"',
+        )
+
+    run = run_features(
+        tmp_path, *BUILD, "-k", "restart_the_parsecbackend", bundle=broken_bundle(tmp_path, edit, V2), env=engine_env
+    )
+    _failed_with(run, S3_RESTART, "stopped before it answered")
+    assert not _left_behind(run), _left_behind(run)
+
+
+def test_key_not_readable_by_group_1234_in_the_container(tmp_path: Path, engine_env: dict[str, str]) -> None:
+    """The key's group is left as it is: user 1234 in the server's container cannot read its secret."""
+
+    def edit(bundle: Path) -> None:
+        replace_in(bundle / "setup-tls.sh", "        chgrp 1234 parsec-backend.key\n", "        true\n")
+
+    run = run_features(
+        tmp_path, *BUILD, "-k", "restart_the_parsecbackend", bundle=broken_bundle(tmp_path, edit, V2), env=engine_env
+    )
+    _failed_with(run, S3_RESTART, "stopped before it answered", "/run/secrets/parsec-pem-key' is not readable")
+    assert not _left_behind(run), _left_behind(run)
+
+
+def test_the_engine_answers(engine_env: dict[str, str]) -> None:
+    assert engine_version() is not None
+
+
+def test_the_candidate_wheel_runs_inside_the_container(tmp_path: Path, engine_env: dict[str, str]) -> None:
+    """``--parsec-wheel``: the server image is built from the candidate, and its container's log shows it."""
+    from tests.test_release_wheel import CANDIDATE, MARKER, _candidate_wheel, _published_wheel
+
+    cache = default_cache_dir() / "wheels"
+    cache.mkdir(parents=True, exist_ok=True)
+    wheel = _candidate_wheel(_published_wheel(cache), tmp_path / "repack")
+    workdir = tmp_path / "work"
+    run = run_features(
+        tmp_path,
+        *BUILD,
+        "--parsec-wheel",
+        str(wheel),
+        "--workdir",
+        str(workdir),
+        "-k",
+        "restart_the_parsecbackend",  # the server started in its container; the full guide is CI's run
+        env=engine_env,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    assert f"the parsec-backend container runs parsec-cloud {CANDIDATE}" in run.output
+    server_log = (workdir / "services" / b.SERVER / "container.log").read_text(encoding="utf-8")
+    assert f"Starting Parsec server ({MARKER})" in server_log, "the server that ran in the container is not the wheel's"
+    assert not _left_behind(run), _left_behind(run)
