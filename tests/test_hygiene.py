@@ -830,32 +830,48 @@ def test_a_killed_harness_takes_its_services_and_work_directory_with_it(tmp_path
 
 
 _COMPOSE_HARNESS = """
-import sys, time
+import os, sys, time
 from pathlib import Path
+from fixtures.services.base import ManagedProcess
 from fixtures.services.compose import ComposeProject
 from fixtures.services.watchdog import WATCHDOG
+class ApiService(ManagedProcess):  # stands in for the private Podman API service down -v talks to
+    needed_by_cleanups = True
+service = ApiService("API service", ["sleep", "301"], Path(sys.argv[4]), lambda: True)
+service.start()
+pid = service.pid
+os.environ["API_SERVICE_PID"] = str(pid)
 project = ComposeProject(("docker", "compose"), (Path(sys.argv[1]),), sys.argv[2])
 project.up()
 if sys.argv[3] == "keep":
     project.detach()
-print(WATCHDOG.pid, flush=True)
+    service.detach()
+print(WATCHDOG.pid, pid, flush=True)
 time.sleep(300)
 """
 
 
 @pytest.mark.parametrize("kept", [False, True], ids=["killed", "killed-after-keep-stack"])
 def test_a_killed_harness_takes_its_compose_project_down(tmp_path: Path, kept: bool) -> None:
-    """SIGKILL of the harness after ``compose up``: its watchdog runs ``down -v``, unless the project is kept."""
+    """SIGKILL of the harness after ``compose up``: its watchdog runs ``down -v``, unless the project is kept.
+
+    ``down -v`` runs while the API service it talks to still runs (the private Podman service),
+    which is stopped after it.
+    """
     log = tmp_path / "docker.log"
     docker = tmp_path / "bin" / "docker"
     docker.parent.mkdir()
-    docker.write_text(f'#!/bin/sh\necho "$*" >> {shlex.quote(str(log))}\n')
+    state = "$(awk '{print $3}' /proc/$API_SERVICE_PID/stat 2>/dev/null || echo gone)"
+    docker.write_text(f'#!/bin/sh\necho "$* (API service: {state})" >> {shlex.quote(str(log))}\n')
     docker.chmod(0o755)
     compose_file = tmp_path / "parsec-server.docker.yaml"
     compose_file.write_text("services: {}\n")
     env = {**os.environ, "PATH": f"{docker.parent}{os.pathsep}{os.environ['PATH']}"}
     harness = subprocess.Popen(
-        [sys.executable, "-c", _COMPOSE_HARNESS, str(compose_file), "p-hygiene", "keep" if kept else "-"],
+        [
+            *(sys.executable, "-c", _COMPOSE_HARNESS, str(compose_file), "p-hygiene"),
+            *("keep" if kept else "-", str(tmp_path / "api-service.log")),
+        ],
         cwd=PROJECT,
         env=env,
         stdout=subprocess.PIPE,
@@ -863,7 +879,7 @@ def test_a_killed_harness_takes_its_compose_project_down(tmp_path: Path, kept: b
         start_new_session=True,
     )
     assert harness.stdout is not None
-    watchdog = int(harness.stdout.readline())
+    watchdog, service = (int(word) for word in harness.stdout.readline().split())
     try:
         os.kill(harness.pid, signal.SIGKILL)
         harness.wait()
@@ -872,14 +888,19 @@ def test_a_killed_harness_takes_its_compose_project_down(tmp_path: Path, kept: b
             time.sleep(0.05)
         assert proc_stat(watchdog) is None, "the watchdog outlived its work"
         calls = log.read_text().splitlines()
-        assert calls[0] == f"compose -f {compose_file} -p p-hygiene up -d"
+        assert calls[0] == f"compose -f {compose_file} -p p-hygiene up -d (API service: S)"
         if kept:
             assert calls == calls[:1], f"a kept project is left running: {calls}"
+            assert proc_stat(service) is not None, "a kept stack's API service was stopped"
         else:
-            assert calls[1:] == [f"compose -f {compose_file} -p p-hygiene down -v"], calls
+            assert calls[1:] == [f"compose -f {compose_file} -p p-hygiene down -v (API service: S)"], calls
+            assert proc_stat(service) is None, "the API service outlived the run"
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(harness.pid, signal.SIGKILL)
+        if kept:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(service, signal.SIGKILL)
 
 
 def test_a_hung_command_is_stopped_and_named_in_one_line() -> None:
