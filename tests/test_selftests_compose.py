@@ -64,11 +64,14 @@ def _docker(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _left_behind(run: FeatureRun) -> list[str]:
-    """Containers, networks and volumes of parsec-acceptance projects still there after a child run."""
+    """Containers, networks, volumes and exec monitors of parsec-acceptance projects still there after a child run."""
     found = []
     for kind in ("ps -a", "network ls", "volume ls"):
         listed = _docker(*kind.split(), "--format", "{{.Names}}" if kind == "ps -a" else "{{.Name}}").stdout
         found += [f"{kind}: {name}" for name in listed.split() if name.startswith("parsec-acceptance-")]
+    # Podman's conmon of each exec session (testinfra's docker:// checks) outlives its container.
+    monitors = subprocess.run(["pgrep", "-af", "conmon .*-n parsec-acceptance-"], capture_output=True, text=True)
+    found += [f"process: {line[:120]}" for line in monitors.stdout.splitlines()]
     return found
 
 
