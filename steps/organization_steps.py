@@ -86,14 +86,18 @@ def refused(organizations: OrganizationSection, server: ServerSection, refusal: 
     )
     # Confirmed with the deployment's own token: the refused organization does not exist.
     reply = server.admin().organization(refusal.organization)
+    request = f"GET /administration/organizations/{refusal.organization}"
+    assert reply.status < 500, (
+        f"the server fails with a server error: {request}, asked with the deployment's administration "
+        f"token, answered {reply.status} (a failure of the server, not an answer about the token): {reply.body}"
+    )
     assert reply.status != 200, (
         f"the server refused create_organization {refusal.organization}, yet the administration API "
         f"says it exists: {reply.body}"
     )
     assert reply.status == 404, (
-        f"asked with the token of parsec-admin-token.env whether {refusal.organization} exists "
-        f"(GET /administration/organizations/{refusal.organization}), the administration API answers "
-        f"{reply.status}, not 404 (not found)"
+        f"asked with the deployment's administration token whether {refusal.organization} exists "
+        f"({request}), the administration API answers {reply.status}, not 404 (not found)"
     )
 
 

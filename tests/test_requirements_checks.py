@@ -14,6 +14,7 @@ from fixtures.migration_schema import SchemaObject, created_objects
 from fixtures.sections.env_files import EXAMPLE, FAILS, HOLDS, NOT_APPLIED, NOT_CHECKED, CheckFailed, EnvFileChecks
 from fixtures.stacks.external import reported_version
 from fixtures.step_notes import NOT_RUN
+from fixtures.verdict import NOT_QUALIFIED, QUALIFIED, Ran, judge
 
 MIGRATION_0014 = """
 ALTER TABLE organization ADD minimum_archiving_period INTEGER NOT NULL DEFAULT 2592000;
@@ -96,5 +97,31 @@ def test_cucumber_marks_steps_that_did_not_run_and_the_steps_of_skipped_scenario
 
 
 def test_the_server_version_is_not_verified_when_nothing_answers(tmp_path: Path) -> None:
-    said = reported_version("127.0.0.1", 1, tmp_path / "ca.crt", "2.16.3")
+    said, other = reported_version("127.0.0.1", 1, tmp_path / "ca.crt", "2.16.3")
     assert said.startswith("server version not verified: GET / failed")
+    assert other is None
+
+
+@pytest.mark.parametrize(
+    ("header", "other"),
+    [
+        ("parsec/2.16.3", None),
+        ("parsec/2.16.1", "its server reports Parsec 2.16.1"),
+        ("parsec/3", "its server reports Parsec 3.x"),
+        ("parsec", None),
+    ],
+)
+def test_a_server_reporting_another_release_is_not_qualified(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, header: str, other: str | None
+) -> None:
+    """The version the server reports, against the named 2.16.3: a difference makes the verdict NOT qualified."""
+    import requests
+
+    class Reply:
+        headers = {"Server": header}
+
+    monkeypatch.setattr(requests, "get", lambda *args, **kwargs: Reply())
+    said, found = reported_version("127.0.0.1", 1, tmp_path / "ca.crt", "2.16.3")
+    assert found == other, said
+    verdict = judge("the deployment parsec://x", 1, [Ran(PASSED, "")], other_release=found)
+    assert verdict.word == (QUALIFIED if other is None else NOT_QUALIFIED), verdict.sentence
