@@ -10,7 +10,10 @@ The healthy compose stack is CI's own run of ``pytest features/ --stack compose 
 
 from __future__ import annotations
 
+import re
+import shlex
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,8 +66,16 @@ def _docker(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=False, timeout=120)
 
 
-def _left_behind(run: FeatureRun) -> list[str]:
-    """Containers, networks, volumes and exec monitors of parsec-acceptance projects still there after a child run."""
+def _left_behind(run: FeatureRun, wait: float = 10.0) -> list[str]:
+    """What of parsec-acceptance projects is still there after a child run (given ``wait`` s to end)."""
+    deadline = time.monotonic() + wait
+    while (found := _still_there()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
+
+
+def _still_there() -> list[str]:
+    """Containers, networks, volumes and exec monitors of parsec-acceptance projects."""
     found = []
     for kind in ("ps -a", "network ls", "volume ls"):
         listed = _docker(*kind.split(), "--format", "{{.Names}}" if kind == "ps -a" else "{{.Name}}").stdout
@@ -180,3 +191,25 @@ def test_the_candidate_wheel_runs_inside_the_container(tmp_path: Path, engine_en
     server_log = (workdir / "services" / b.SERVER / "container.log").read_text(encoding="utf-8")
     assert f"Starting Parsec server ({MARKER})" in server_log, "the server that ran in the container is not the wheel's"
     assert not _left_behind(run), _left_behind(run)
+
+
+def test_a_kept_compose_stack_is_stopped_by_its_script(tmp_path: Path, engine_env: dict[str, str]) -> None:
+    """``--keep-stack``: the project outlives the run; the printed stop command ends it, its Podman service too.
+
+    The child starts its own private Podman service (no ``DOCKER_HOST``), as a user's run does.
+    """
+    run = run_features(tmp_path, *BUILD, "--keep-stack", "-k", "services_are_up", env={"DOCKER_HOST": ""})
+    stop = re.search(r"^stop it with: (.+)$", run.output, re.MULTILINE)
+    assert run.returncode == 0 and stop is not None, run.output[-3000:]
+    script = Path(shlex.split(stop.group(1))[-1])
+    try:
+        assert _still_there(), "nothing of the kept stack runs after the run"
+        service = subprocess.run(["pgrep", "-f", f"podman system service .*{script.parent}"], capture_output=True)
+        assert service.returncode == 0, "the kept stack's Podman service does not run after the run"
+    finally:
+        stopped = subprocess.run(["bash", "-c", stop.group(1)], capture_output=True, text=True, timeout=180)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert not _left_behind(run), _left_behind(run)
+    left = subprocess.run(["pgrep", "-af", f"podman system service .*{script.parent}"], capture_output=True, text=True)
+    assert left.returncode == 1, f"the kept stack's Podman service outlives its stop script: {left.stdout}"
+    assert not script.parent.exists(), f"{script.parent} is left"
