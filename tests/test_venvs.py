@@ -292,3 +292,21 @@ def test_interpreters_are_found_under_pyenv_and_uv(
     python, found = find_interpreter(f"=={version}")
     assert python == bindir / "python3"
     assert str(found) == version
+
+
+def test_a_failed_install_is_remembered_for_the_run(tmp_path: Path) -> None:
+    """Each later use of a release whose install failed says the same failure at once (no new install)."""
+    calls = []
+
+    class Counting(Release):
+        def _installed_python(self) -> Path:
+            calls.append(1)
+            raise CommandFailed("pip install --no-deps -r … failed (exit 1)")
+
+    release = Counting(from_version("2.16.3"), cache_dir=tmp_path, progress=Progress(lambda line: None))
+    with pytest.raises(CommandFailed) as first:
+        release.python  # noqa: B018
+    with pytest.raises(CommandFailed) as second:
+        release.python  # noqa: B018
+    assert second.value is first.value
+    assert calls == [1], "the install was tried again"
