@@ -1,0 +1,36 @@
+@tls_certificates
+Feature: TLS certificates
+  This section describe how to generate the required TLS certificates with a custom Certificate
+  Authority (CA) created for this purpose. The setup-tls.sh script generates the CA key &
+  self-signed certificate, then the key, the CSR and the certificate of parsec-s3, parsec-server
+  and parsec-proxy, and gives the group 1234 read access to the key of parsec-server.
+
+  Scenario: The script generates the CA key & self-signed certificate
+    When I run "setup-tls.sh"
+    Then the script succeeds
+    And "custom-ca.key" and "custom-ca.crt" exist
+    And the CA certificate is self-signed and is a CA with an RSA 4096 key
+
+  Scenario Outline: The script generates the key, the CSR and the certificate of <service>
+    Given the TLS certificates are generated
+    Then the certificate of <service> is issued and signed by the custom CA
+    And the certificate of <service> names DNS:<service>, DNS:localhost and IP:127.0.0.1
+    And the certificate of <service> is valid now
+    And "<service>.key", "<service>.csr" and "<service>.crt" exist
+    And the key of <service> matches its certificate
+
+    Examples:
+      | service       |
+      | parsec-s3     |
+      | parsec-server |
+      | parsec-proxy  |
+
+  Scenario: The key of parsec-server is readable by the group 1234
+    Given the TLS certificates are generated
+    Then "parsec-server.key" has group id 1234 and mode 640
+
+  Scenario: Running the script again changes nothing
+    Given the TLS certificates are generated
+    When I run "setup-tls.sh" again
+    Then the script succeeds
+    And no certificate, key or mode has changed
