@@ -64,7 +64,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, FeatureRun]:
         return run_features(folder, "--parsec-version", VERSION, "-m", marks, bundle=bundle)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        address = pool.submit(run, "v2-address", _v2_address, "env_files")
+        address = pool.submit(run, "v2-address", _v2_address, "env_server")
         seed = pool.submit(run, "no-seed", _no_seed, "s3_bucket")
         server = pool.submit(
             run, "server-faults", _blocks_in_postgresql_and_open_bootstrap, "s3_bucket or create_organization"
