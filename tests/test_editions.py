@@ -17,7 +17,10 @@ from fixtures import PROJECT_ROOT
 from fixtures.bundle import Bundle
 from fixtures.editions import DEFAULT_EDITION, EDITIONS, Edition, edition_for
 from fixtures.living_guide.outline import load_outline
-from fixtures.releases import adapter_for
+from fixtures.progress import Progress
+from fixtures.releases import Release, adapter_for
+from fixtures.releases.source import from_version
+from fixtures.stacks.local import LocalStack
 from steps.common import server_named, server_step
 
 
@@ -94,3 +97,17 @@ def test_the_page_of_a_3x_run_renders_the_39_outline_checked_against_its_guide(t
     assert 'data-tag="preamble"' not in page, "the page shows a section of the 2.16 edition"
     if guide.is_file():
         assert "matches the outline" in page
+
+
+def test_the_local_stack_reaches_every_role_of_the_39_bundle(tmp_path: Path) -> None:
+    """Ports for the five services, the proxy on 80 and 443; the public address example.com stays as written."""
+    edition = EDITIONS["3.9"]
+    progress = Progress(lambda line: None)
+    release = Release(from_version("3.9.3"), cache_dir=tmp_path, progress=progress)
+    bundle = Bundle.load(edition.bundle_dir, edition.roles)
+    stack = LocalStack(bundle, tmp_path / "deployment", tmp_path / "work", release, progress)
+    assert set(stack.ports) == set(edition.roles.services)
+    assert set(stack.ports["parsec-proxy"]) == {80, 443}
+    assert set(stack.ports["parsec-server"]) == {6777}
+    assert stack.rewrite("parsec3://example.com") == "parsec3://example.com"
+    assert stack.rewrite("parsec-server:6777") == f"127.0.0.1:{stack.ports['parsec-server'][6777]}"
