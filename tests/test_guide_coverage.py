@@ -1,6 +1,6 @@
 """Guide coverage: every section of the guide's outline has its scenarios, and the outline is the guide's.
 
-``test_every_guide_section_is_covered`` fails when a section of ``outline.yaml`` has no feature
+``test_every_guide_section_is_covered`` fails when a section of an edition's outline has no feature
 or scenario tagged for it and no feature file declares it out of scope (with a reason).
 ``test_the_outline_matches_the_guide`` checks the outline against the guide's RST given with
 ``--guide=FILE`` (CI passes ../shared/guide/install-guide.rst); without it, it is skipped with
