@@ -431,7 +431,7 @@ def test_store_block_lands_under_the_announced_s3_key(
         ("invite", b"[]", "invite: stdin holds JSON but not an object"),
         ("store_block", b'{"device_file": "/nonexistent/x.json"}', "store_block: the input lacks the string field"),
         ("bootstrap", b'{"bootstrap_url": "https://example.test/"}', "bootstrap: bootstrap_url is not a parsec3://"),
-        ("nonsense", b"{}", "usage: v3_client.py <bootstrap|invite|store_block|status>"),
+        ("nonsense", b"{}", "usage: v3_client.py <bootstrap|invite|store_block|send_validation_email|status>"),
     ],
     ids=["not-json", "not-object", "missing-field", "bad-url", "unknown-command"],
 )
