@@ -30,6 +30,7 @@ from fixtures.nginx_conf import (
     unforwarded_locations,
 )
 from fixtures.ports import free_port
+from fixtures.sections.proxy import describe_trust
 from fixtures.services.nginx import NginxProxy, find_nginx, nginx_version
 from tests.tls_files import TlsFiles, make_tls_files
 
@@ -180,3 +181,34 @@ def test_nginx_runs_the_guide_configuration_in_front_of_the_server(
     assert not proxy.running()
     assert oct(proxy.log_path.stat().st_mode & 0o777) == "0o600"
     assert not (tmp_path / "services" / "parsec-proxy" / "nginx.pid").exists()
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"PARSEC_PROXY_TRUSTED_ADDRESS": "parsec-proxy"},
+            "the server's env sets PARSEC_PROXY_TRUSTED_ADDRESS=parsec-proxy, a variable Parsec 3.x does not read "
+            "(it reads PARSEC_PROXY_TRUSTED_ADDRESSES)",
+        ),
+        (
+            {"PARSEC_PROXY_TRUSTED_ADDRESSES": "parsec-proxy"},
+            "PARSEC_PROXY_TRUSTED_ADDRESSES=parsec-proxy names parsec-proxy, a host name",
+        ),
+        (
+            {"PARSEC_PROXY_TRUSTED_ADDRESSES": "10.0.0.1"},
+            "PARSEC_PROXY_TRUSTED_ADDRESSES=10.0.0.1 does not cover parsec-proxy's address 172.29.77.10",
+        ),
+        ({}, "the server's env sets no PARSEC_PROXY_TRUSTED_ADDRESSES"),
+        ({"PARSEC_PROXY_TRUSTED_ADDRESSES": "172.29.77.0/24"}, "PARSEC_PROXY_TRUSTED_ADDRESSES=172.29.77.0/24; "),
+    ],
+)
+def test_the_trust_setting_is_described_in_plain_words(env: dict[str, str], expected: str) -> None:
+    said = describe_trust(
+        "PARSEC_PROXY_TRUSTED_ADDRESSES",
+        env,
+        proxy="parsec-proxy",
+        proxy_addresses=("172.29.77.10",),
+        generation="3.x",
+    )
+    assert said.startswith(expected), said
