@@ -21,6 +21,7 @@ from fixtures.addresses import AddressMap
 from fixtures.bundle import Bundle
 from fixtures.clients.admin import AdminClient
 from fixtures.editions import EDITIONS
+from fixtures.errors import NotChecked
 from fixtures.nginx_conf import (
     LocalProxy,
     parse,
@@ -30,8 +31,10 @@ from fixtures.nginx_conf import (
     unforwarded_locations,
 )
 from fixtures.ports import free_port
-from fixtures.sections.proxy import describe_trust
+from fixtures.sections.proxy import StartProxy, describe_trust
 from fixtures.services.nginx import NginxProxy, find_nginx, nginx_version
+from fixtures.stacks.base import ObservingStack
+from tests.test_sections import _bare
 from tests.tls_files import TlsFiles, make_tls_files
 
 GUIDE_CONF = BUNDLES_DIR / "v3.9" / "parsec-nginx.conf"
@@ -212,3 +215,9 @@ def test_the_trust_setting_is_described_in_plain_words(env: dict[str, str], expe
         generation="3.x",
     )
     assert said.startswith(expected), said
+
+
+def test_an_existing_deployment_proxy_is_not_checked() -> None:
+    """The external stack's deployment file names no proxy: the proxy's checks say so, and why."""
+    with pytest.raises(NotChecked, match="the deployment file names no reverse proxy"):
+        _bare(ObservingStack).carry_out(StartProxy())
