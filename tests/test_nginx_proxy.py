@@ -183,6 +183,8 @@ def test_nginx_runs_the_guide_configuration_in_front_of_the_server(
         proxy.stop()
     assert not proxy.running()
     assert oct(proxy.log_path.stat().st_mode & 0o777) == "0o600"
+    assert oct((local.run_dir / "access.log").stat().st_mode & 0o777) == "0o600"
+    assert (local.run_dir / "access.log").read_text().count("POST /administration/organizations") == 2
     assert not (tmp_path / "services" / "parsec-proxy" / "nginx.pid").exists()
 
 
