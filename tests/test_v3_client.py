@@ -431,7 +431,7 @@ def test_store_block_lands_under_the_announced_s3_key(
         ("invite", b"[]", "invite: stdin holds JSON but not an object"),
         ("store_block", b'{"device_file": "/nonexistent/x.json"}', "store_block: the input lacks the string field"),
         ("bootstrap", b'{"bootstrap_url": "https://example.test/"}', "bootstrap: bootstrap_url is not a parsec3://"),
-        ("nonsense", b"{}", "usage: v3_client.py <bootstrap|invite|store_block|status>"),
+        ("nonsense", b"{}", "usage: v3_client.py <bootstrap|invite|store_block|send_validation_email|status>"),
     ],
     ids=["not-json", "not-object", "missing-field", "bad-url", "unknown-command"],
 )
@@ -440,3 +440,34 @@ def test_bad_input_is_one_clear_error(v3_python: Path, command: str, raw: bytes,
     assert run.code == 1
     assert run.output["error"].startswith(expected), run.output
     assert run.stderr == ""
+
+
+# -- send_validation_email -----------------------------------------------------------------
+
+
+def test_validation_mails_are_rate_limited_per_source_address(
+    v3_python: Path, parsec_server: ParsecServer, mailbox: tuple[Mailbox, int]
+) -> None:
+    """connect_to keeps the URL's host as the TLS name; the server counts mails per client address."""
+    port = int(parsec_server.url.rsplit(":", 1)[1])
+    first, second = f"127.77.{secrets.randbelow(250)}.1", f"127.78.{secrets.randbelow(250)}.1"
+
+    def ask(source: str) -> tuple[ClientRun, str]:
+        email = f"dave-{secrets.token_hex(3)}@example.test"
+        request = {
+            "server_url": f"parsec3://localhost:{port}",
+            "ca_file": str(parsec_server.ca_file),
+            "email": email,
+            "connect_to": f"{LOOPBACK}:{port}",
+            "source_address": source,
+        }
+        return run_client(v3_python, "send_validation_email", request), email
+
+    run, email = ask(first)
+    assert run.code == 0 and run.output == {"email": email, "ok": True}, run
+    assert len(mailbox[0].to(email)) == 1
+    run, email = ask(first)
+    assert run.code == 1 and "refused it with EmailSendingRateLimited" in run.output["error"], run
+    assert mailbox[0].to(email) == []
+    run, email = ask(second)
+    assert run.code == 0, run
