@@ -46,3 +46,7 @@ ORG_WRONG_TOKEN = Scenario("Create the first organization", "A wrong administrat
 ORG_ONLY_ADMIN = Scenario("Create the first organization", "Only the administrator creates organizations")
 USER_JOIN = Scenario("Add the first user to the organization", "Join the organization with the bootstrap link")
 USER_INVITATION = Scenario("Add the first user to the organization", "The server sends the invitation mail")
+ENV_VARIABLES = Scenario("The env files", "Every variable of the env files is one the Parsec server reads")
+ENV_VARIABLES_39 = Scenario("Set up the env files", "Every variable of the env files is one the Parsec server reads")
+ENV_COMPOSE_READS_39 = Scenario("Set up the env files", "The env files read the same by docker compose and by bash")
+LINUX_BASH_READS_39 = Scenario("Deploy with Linux", "Set up: bash reads the env files as the guide wrote them")
