@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from pytest_bdd import parsers, then
 
+from fixtures.envread import RUN_PARSEC_SERVER_SOURCES
 from fixtures.living_guide.evidence import Evidence
 from fixtures.sections.env_files import CheckFailed, EnvFilesSection
-
-# The env files the guide's run-parsec-server sources, in its order (v3.9.3 "Start the server").
-RUN_WRAPPER_SOURCES = ("parsec-admin-token.env", "parsec-db.env", "parsec-smtp.env", "parsec-s3.env", "parsec.env")
 
 
 @then(parsers.parse("every variable the env files and the compose file give {server} is one the release reads"))
@@ -36,10 +34,10 @@ def compose_reads_as_written(env_files: EnvFilesSection, evidence: Evidence, ser
 
 @then("bash reads every env file that run-parsec-server sources as the guide wrote it")
 def bash_reads_as_written(env_files: EnvFilesSection, evidence: Evidence) -> None:
-    mangled = env_files.bash_mangled(RUN_WRAPPER_SOURCES)
+    mangled = env_files.bash_mangled(RUN_PARSEC_SERVER_SOURCES)
     evidence.record(
         "bash reads the env files of run-parsec-server",
-        {"files": len(RUN_WRAPPER_SOURCES), "mangled values": len(mangled)},
+        {"files": len(RUN_PARSEC_SERVER_SOURCES), "mangled values": len(mangled)},
     )
     if mangled:
         raise CheckFailed(
