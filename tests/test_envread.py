@@ -105,3 +105,10 @@ def test_the_release_says_which_variables_its_server_reads(version: str, reads: 
     assert set(OUTSIDE_CLICK) <= accepted, "botocore and the interpreter's OpenSSL read them"
     assert not ignores & accepted
     assert release.adapter.accepted_variables(release.python) is accepted, "asked once per run"
+
+
+def test_upstreams_trusted_proxy_variable_is_named_with_the_one_3_9_3_reads() -> None:
+    release = Release(from_version("3.9.3"), cache_dir=default_cache_dir(), progress=Progress(print))
+    upstream = as_written("PARSEC_PROXY_TRUSTED_ADDRESS=parsec-proxy\n", "parsec.env")
+    found = unknown(upstream, release.adapter.accepted_variables(release.python))
+    assert found == {"PARSEC_PROXY_TRUSTED_ADDRESS": "PARSEC_PROXY_TRUSTED_ADDRESSES"}
