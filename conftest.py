@@ -9,6 +9,7 @@ pytest_plugins = [
     "steps.requirements_steps",
     "steps.tls_steps",
     "steps.env_steps",
+    "steps.envread_steps",
     "steps.compose_steps",
     "steps.stack_steps",
     "steps.database_steps",

@@ -19,7 +19,7 @@ from pytest_bdd import parsers, then
 
 from fixtures.blockstore import parse_blockstore, split_escaped
 from fixtures.bundle import Bundle
-from fixtures.errors import BundleError
+from fixtures.errors import BundleError, NotChecked
 from fixtures.living_guide.evidence import Evidence
 from fixtures.releases import Release
 from fixtures.sections.admin_token import TOKEN_FILE, TOKEN_VARIABLE
@@ -225,10 +225,16 @@ def smtp_identity(env_files: EnvFilesSection, env_checks: EnvFileChecks, name: s
 
     env_checks.require("PARSEC_EMAIL_SENDER is an email address", sender)
     env_checks.require("the SMTP login: PARSEC_EMAIL_HOST_USER and PARSEC_EMAIL_HOST_PASSWORD", login)
-    env_checks.example(
-        "PARSEC_EMAIL_LANGUAGE is set (Parsec 2.16.3 ignores it)",
-        lambda: None if _setting(env_files.read(name), name, "PARSEC_EMAIL_LANGUAGE") else None,
-    )
+
+    def language() -> None:
+        if not env_files.release_reads("PARSEC_EMAIL_LANGUAGE"):
+            raise NotChecked(
+                f"Parsec {env_files.context.release.version} has no setting for the language of the emails "
+                "(it reads no PARSEC_EMAIL_LANGUAGE)"
+            )
+        _setting(env_files.read(name), name, "PARSEC_EMAIL_LANGUAGE")
+
+    env_checks.example("PARSEC_EMAIL_LANGUAGE is set, where the release reads it", language)
 
 
 @then(parsers.parse('"{name}" sets PARSEC_BLOCKSTORE to the bucket "{bucket}" of the S3 service of the compose file'))

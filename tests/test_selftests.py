@@ -56,6 +56,7 @@ from tests.scenarios import (
     ENV_S3,
     ENV_SMTP,
     ENV_TOKEN,
+    ENV_VARIABLES,
     ORG_CREATE,
     ORG_ONLY_ADMIN,
     ORG_WRONG_TOKEN,
@@ -280,6 +281,7 @@ RUNS = (
                 {
                     ENV_TOKEN: "it wrote a file named ENV_FILE instead",
                     ENV_REFERENCED: "never create: parsec-admin-token.env (parsec-backend env_file)",
+                    ENV_VARIABLES: "env file parsec-admin-token.env does not exist",
                 },
             ),
             Breakage(

@@ -37,6 +37,10 @@ Feature: The env files
     And "parsec.env" disables the spontaneous organization bootstrap
     And none of the checks of "parsec.env" fails
 
+  Scenario: Every variable of the env files is one the Parsec server reads
+    Given the administration token is generated
+    Then every variable the env files and the compose file give parsec-backend is one the release reads
+
   Scenario: Every file the compose file references exists after the guide's steps
     Given the TLS certificates are generated
     And the administration token is generated
