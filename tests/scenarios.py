@@ -46,3 +46,5 @@ ORG_WRONG_TOKEN = Scenario("Create the first organization", "A wrong administrat
 ORG_ONLY_ADMIN = Scenario("Create the first organization", "Only the administrator creates organizations")
 USER_JOIN = Scenario("Add the first user to the organization", "Join the organization with the bootstrap link")
 USER_INVITATION = Scenario("Add the first user to the organization", "The server sends the invitation mail")
+LINUX_INSTALL = Scenario("Deploy with Linux", "Installation")
+LINUX_START = Scenario("Deploy with Linux", "Start the server")
