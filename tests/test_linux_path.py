@@ -126,3 +126,21 @@ def test_bash_drops_the_backslash_of_an_unquoted_blockstore(tmp_path: Path) -> N
         parse_env_text((tmp_path / "quoted.env").read_text())["PARSEC_BLOCKSTORE_QUOTED"]
         == (sourced["PARSEC_BLOCKSTORE_QUOTED"])
     )
+
+
+def test_the_install_is_the_guides_command_held_to_the_lock(tmp_path: Path) -> None:
+    from fixtures.progress import Progress
+    from fixtures.releases import Release
+    from fixtures.releases.guide_venv import constraints, guide_commands
+    from fixtures.releases.source import from_version
+
+    release = Release(from_version("3.9.3"), cache_dir=tmp_path, progress=Progress(lambda line: None))
+    assert guide_commands(release) == (
+        "python -m venv venv",
+        "source venv/bin/activate",
+        "python -m pip install 'parsec-cloud==3.9.3'",
+    )
+    pins = constraints(release)
+    assert pins and all("==" in pin and "--hash" not in pin for pin in pins)
+    assert not [pin for pin in pins if pin.startswith("parsec-cloud==")], "the guide's command names parsec-cloud"
+    assert {pin.line for pin in release.lock.pins} >= set(pins)
