@@ -17,4 +17,5 @@ pytest_plugins = [
     "steps.mail_steps",
     "steps.organization_steps",
     "steps.proxy_steps",
+    "steps.linux_steps",
 ]

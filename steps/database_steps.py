@@ -9,6 +9,7 @@ from pytest_bdd import parsers, then, when
 
 from fixtures import step_notes
 from fixtures.living_guide.evidence import Evidence
+from fixtures.sections import Deployment
 from fixtures.sections.migration import MigrationRun, MigrationSection
 
 
@@ -49,8 +50,8 @@ def connected(migration: MigrationSection, conninfo: ConnInfo, database: str, ev
 
 
 @when(parsers.parse('I apply the migrations with "{command}"'), target_fixture="migration_run")
-def apply_migrations(migration: MigrationSection, command: str) -> MigrationRun:
-    return migration.apply()
+def apply_migrations(deployment: Deployment, command: str) -> MigrationRun:
+    return deployment.migrations_applied_by(command)
 
 
 @when("I apply the migrations again", target_fixture="migration_run")

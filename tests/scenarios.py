@@ -56,3 +56,5 @@ ENV_VARIABLES = Scenario("The env files", "Every variable of the env files is on
 ENV_VARIABLES_39 = Scenario("Set up the env files", "Every variable of the env files is one the Parsec server reads")
 ENV_COMPOSE_READS_39 = Scenario("Set up the env files", "The env files read the same by docker compose and by bash")
 LINUX_BASH_READS_39 = Scenario("Deploy with Linux", "Set up: bash reads the env files as the guide wrote them")
+LINUX_INSTALL = Scenario("Deploy with Linux", "Installation")
+LINUX_START = Scenario("Deploy with Linux", "Start the server")
