@@ -59,3 +59,16 @@ def test_summary_counts_failures_and_names_the_slowest_phase(tmp_path: Path) -> 
     assert "slowest phase: run setup-tls.sh (median 3.50 s)" in text
     assert "slowest single phase: start parsec-s3, 5.00 s in run 2" in text
     assert "whole run (wall time)" in text and "14.00" in text and "17.00" in text
+
+
+def test_the_critical_path_follows_what_each_phase_waited_on() -> None:
+    from fixtures.bench import Span, critical_path
+
+    tls = Span("run setup-tls.sh", 0.0, 3.0, "MainThread")
+    postgres = Span("start parsec-postgres", 0.5, 1.5, "worker")  # in parallel with the certificates
+    s3 = Span("start parsec-s3", 3.0, 4.0, "MainThread")  # needs its certificate
+    server = Span("start parsec-backend", 4.5, 6.0, "MainThread")
+    path = critical_path([tls, postgres, s3, server])
+    assert [link for link, _ in path] == [tls, s3, server]
+    assert path[0][1] == [postgres]
+    assert path[1][1] == [] and path[2][1] == []
