@@ -11,6 +11,7 @@ pytest_plugins = [
     "steps.tls_steps",
     "steps.tls_server_steps",
     "steps.env_steps",
+    "steps.env_settings_steps",
     "steps.compose_steps",
     "steps.stack_steps",
     "steps.database_steps",
