@@ -190,7 +190,7 @@ def trusts_proxy(
             f"{', '.join(names)} {'is a host name' if len(names) == 1 else 'are host names'}, which never "
             "matches the address a request comes from (the server compares addresses)"
         )
-        addresses = compose_file.service(proxy).addresses
+        addresses = compose_file.service(proxy).ipv4_addresses
         _expect(
             bool(addresses),
             f"{proxy} has no fixed address in the compose file (ipv4_address): {shown} cannot name it"

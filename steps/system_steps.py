@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from pytest_bdd import parsers, then
 
+from fixtures.bundle import Bundle
 from fixtures.living_guide.evidence import Evidence
-from fixtures.sections.compose_file import ComposeFileSection
 from fixtures.sections.system import SystemSection
+from steps.common import server_named, server_step
 
 GB = 10**9  # the guide's "1GB RAM"; a 1 GiB machine reports a little less than 2**30 as its total
 
 
-@then(parsers.parse("the machine of {service} has at least {cpus:d} CPU core and {memory:d} GB of RAM"))
+@then(server_step("the machine of {server} has at least {cpus:d} CPU core and {memory:d} GB of RAM"))
 def machine_minimum(
-    system: SystemSection, compose_file: ComposeFileSection, evidence: Evidence, service: str, cpus: int, memory: int
+    system: SystemSection, bundle: Bundle, evidence: Evidence, server_name: str, cpus: int, memory: int
 ) -> None:
-    compose_file.service(service)  # a service of the compose file (BundleError names those it has)
+    service = server_named(bundle, server_name)
     machine = system.server_machine()
     evidence.record(
         f"the machine of {service}",

@@ -6,12 +6,14 @@ not chosen by a cipher list, so TLS 1.2 is where the list shows).
 
 from __future__ import annotations
 
-from pytest_bdd import parsers, then
+from pytest_bdd import then
 
+from fixtures.bundle import Bundle
 from fixtures.errors import HarnessError
 from fixtures.living_guide.evidence import Evidence
 from fixtures.sections.tls_server import CIPHERS_VARIABLE, TlsServerSection
 from fixtures.tls_handshake import Handshake, tls12_ciphers
+from steps.common import server_named, server_step
 
 
 def _listed(tls_server: TlsServerSection, service: str) -> list[str]:
@@ -35,16 +37,18 @@ def _accepted_listed(tls_server: TlsServerSection, service: str) -> Handshake:
     return accepted
 
 
-@then(parsers.parse("{service} accepts a TLS 1.2 client offering only a cipher of PARSEC_SSL_CIPHERS"))
-def accepts_listed(tls_server: TlsServerSection, evidence: Evidence, service: str) -> None:
+@then(server_step("{server} accepts a TLS 1.2 client offering only a cipher of PARSEC_SSL_CIPHERS"))
+def accepts_listed(tls_server: TlsServerSection, bundle: Bundle, evidence: Evidence, server_name: str) -> None:
+    service = server_named(bundle, server_name)
     accepted = _accepted_listed(tls_server, service)
     evidence.record(
         "a TLS 1.2 client offering one listed cipher", {"offered": accepted.offered[0], "chosen": accepted.cipher}
     )
 
 
-@then(parsers.parse("{service} refuses a TLS 1.2 client offering only ciphers outside PARSEC_SSL_CIPHERS"))
-def refuses_others(tls_server: TlsServerSection, evidence: Evidence, service: str) -> None:
+@then(server_step("{server} refuses a TLS 1.2 client offering only ciphers outside PARSEC_SSL_CIPHERS"))
+def refuses_others(tls_server: TlsServerSection, bundle: Bundle, evidence: Evidence, server_name: str) -> None:
+    service = server_named(bundle, server_name)
     listed = set(_listed(tls_server, service))
     outside = tuple(name for name in tls12_ciphers() if name not in listed)
     try:

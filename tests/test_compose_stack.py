@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures import BUNDLES_DIR
 from fixtures import bundle as b
 from fixtures.bundle import Bundle
+from fixtures.editions import DEFAULT_EDITION, edition_for
 from fixtures.errors import PrerequisiteMissing, ServiceNotReady
 from fixtures.progress import Progress
 from fixtures.releases import Release, adapter_for
@@ -34,10 +34,12 @@ from fixtures.stacks.compose import OVERRIDE_FILE, ComposeStack
 from fixtures.stacks.compose import SERVER_VERSION_SCRIPT as VERSION
 from tests.runner import BUNDLE, run_features
 
+ROLES = DEFAULT_EDITION.roles  # the 2.16 bundle's service names
 PROJECT_NAME = "parsec-acceptance-test"
 
 FAKE_DOCKER = """#!{python}
 import json, os, sys
+
 args = sys.argv[1:]
 if args[:1] == ["version"]:  # the engine answers
     print("fake-engine 1.0")
@@ -95,7 +97,7 @@ def after_the_guide(tmp_path_factory: pytest.TempPathFactory, version: str) -> P
 
 
 def _bundle(version: str) -> Path:
-    return BUNDLES_DIR / adapter_for(version).bundle_name
+    return edition_for(adapter_for(version)).bundle_dir
 
 
 def _stack(directory: Path, command: str = "docker compose", version: str = "2.16.3") -> ComposeStack:
@@ -104,7 +106,7 @@ def _stack(directory: Path, command: str = "docker compose", version: str = "2.1
         command, [str(directory / b.COMPOSE_FILE), str(workdir / OVERRIDE_FILE)], PROJECT_NAME, ["up -d"], ["down -v"]
     )
     release = Release(from_version(version), cache_dir=workdir / "cache", progress=Progress(lambda line: None))
-    bundle = Bundle.load(_bundle(version))
+    bundle = Bundle.load(_bundle(version), edition_for(adapter_for(version)).roles)
     return ComposeStack(bundle, directory, workdir, release, Progress(lambda line: None), project=project)
 
 
@@ -128,19 +130,20 @@ def test_the_bundle_and_the_override_validate_after_the_guides_steps(
     assert ran.returncode == 0, f"docker compose config refuses the bundle with the override:\n{ran.stderr}"
     config = json.loads(ran.stdout)
     assert config["name"] == PROJECT_NAME
-    assert set(config["services"]) == set(b.GUIDE_SERVICES), "the override adds no service"
+    assert set(config["services"]) == set(stack.roles.services), "the override adds no service"
     for name, service in config["services"].items():
         assert service["container_name"] == f"{PROJECT_NAME}-{name}", "container names are the project's own"
-        published = {(p["host_ip"], int(p["published"]), p["target"]) for p in service.get("ports", [])}
-        expected = {("127.0.0.1", port, container) for container, port in stack.ports[name].items()}
+        published = {(p.get("host_ip"), int(p["published"]), p["target"]) for p in service.get("ports", [])}
+        ip = None if name == stack.roles.proxy else "127.0.0.1"  # the guide publishes its proxy on every interface
+        expected = {(ip, port, container) for container, port in stack.ports[name].items()}
         assert published == expected, f"{name}: the override replaces the guide's ports with free loopback ones"
-    server = config["services"][b.SERVER]
-    public = f"{adapter.address_scheme}://127.0.0.1:{stack.ports[b.SERVER][6777]}"
+    server = config["services"][stack.roles.server]
+    public = f"{adapter.address_scheme}://127.0.0.1:{stack.ports[stack.roles.server][6777]}"
     assert server["environment"][adapter.public_address_variable] == public, (
         "the server's public address follows its published port"
     )
     assert server["environment"]["AWS_CA_BUNDLE"] == "/run/secrets/mini-ca-crt", "the bundle's environment stays"
-    assert server["image"] == stack.bundle.service(b.SERVER).image, "the bundle's image stays"
+    assert server["image"] == stack.bundle.service(stack.roles.server).image, "the bundle's image stays"
     assert server["image"].startswith(adapter.server_image + ":"), "the release generation's server image"
 
 
@@ -155,7 +158,11 @@ def test_every_env_file_and_secret_exists_after_the_guides_steps(
     compose_cli: tuple[list[str], dict[str, str]], after_the_guide: Path, tmp_path: Path, version: str
 ) -> None:
     bundle = _bundle(version)
-    missing = [path for _, path in Bundle.load(bundle).referenced_files() if not (after_the_guide / path).exists()]
+    missing = [
+        path
+        for _, path in Bundle.load(bundle, edition_for(adapter_for(version)).roles).referenced_files()
+        if not (after_the_guide / path).exists()
+    ]
     assert not missing, f"the guide's steps leave these referenced files unmade: {missing}"
     # Before the guide's steps compose itself refuses the project: the check above can fail.
     fresh = tmp_path / "fresh"
@@ -180,7 +187,7 @@ def test_the_override_keeps_the_guides_tags_readable() -> None:
 
     text = yaml.safe_dump(override_document(stack.bundle, stack.ports, PROJECT_NAME, stack.public_address()))
     assert "!override" in text
-    assert yaml.load(text, Loader=Loader)["services"][b.SMTP]["ports"][0].startswith("127.0.0.1:")
+    assert yaml.load(text, Loader=Loader)["services"][ROLES.smtp]["ports"][0].startswith("127.0.0.1:")
 
 
 # -- the command lines -------------------------------------------------------------------------
@@ -219,7 +226,7 @@ def test_the_exact_command_lines(fake_docker: Path, tmp_path: Path, monkeypatch:
         [*prefix, "run", "--rm", "--no-deps", "--entrypoint", "python", "parsec-backend", "-I", "-c", VERSION],
         [*prefix, "run", "--rm", "parsec-backend", "migrate"],
         [*prefix, "restart", "parsec-backend"],
-        *([*prefix, "logs", "--no-color", "--no-log-prefix", name] for name in b.GUIDE_SERVICES),  # kept in workdir
+        *([*prefix, "logs", "--no-color", "--no-log-prefix", name] for name in ROLES.services),  # kept in workdir
         [*prefix, "down", "-v"],
     ]
     assert result.argv_display.endswith("run --rm parsec-backend migrate")
@@ -322,12 +329,12 @@ def _edited_bundle(tmp_path: Path, old: str, new: str) -> Bundle:
     text = compose.read_text(encoding="utf-8")
     assert old in text
     compose.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return Bundle.load(directory)
+    return Bundle.load(directory, DEFAULT_EDITION.roles)
 
 
 def test_network_mode_host_is_published_on_every_interface(tmp_path: Path) -> None:
     bundle = _edited_bundle(tmp_path, "    container_name: parsec-postgres\n", "    network_mode: host\n")
-    postgres = bundle.service(b.DATABASE)
+    postgres = bundle.service(ROLES.database)
     assert postgres.host_network
     mapping = postgres.published(5432)
     assert mapping is not None and not mapping.loopback_only, "a host-network service is reachable on every interface"
@@ -340,14 +347,14 @@ def test_interpolation_and_extends_come_from_the_compose_cli(tmp_path: Path, mon
         "      - 127.0.0.1:9090:9090\n",
         "      - ${CONSOLE_IP:-127.0.0.1}:9090:9090\n",
     )
-    console = bundle.service(b.S3).published(9090)
+    console = bundle.service(ROLES.s3).published(9090)
     assert console is not None and console.host_ip == "0.0.0.0", "the variable is interpolated as compose does"
     extended = _edited_bundle(
         tmp_path / "x",
         "  parsec-smtp:\n    image: mailhog/mailhog:v1.0.1\n",
         "  parsec-smtp:\n    extends: {service: parsec-s3}\n    image: mailhog/mailhog:v1.0.1\n",
     )
-    assert extended.service(b.SMTP).environment.get("MINIO_ROOT_USER") == "S3_ROOT_USER", "extends is applied"
+    assert extended.service(ROLES.smtp).environment.get("MINIO_ROOT_USER") == "S3_ROOT_USER", "extends is applied"
 
 
 def test_a_candidate_wheel_with_pulled_images_is_refused_in_one_line(tmp_path: Path) -> None:
