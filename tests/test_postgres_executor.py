@@ -54,6 +54,22 @@ def workdir(tmp_path: Path) -> Iterator[Path]:
             directory.chmod(mode)
 
 
+@pytest.mark.skipif(pg.wheel_bindir() is None, reason="the pgserver wheel is not installed")
+def test_the_wheels_postgresql_16_runs_unprivileged(workdir: Path) -> None:
+    """As root, the wheel's programs under root's 0700 home are linked where the server account reaches them."""
+    server = PostgresServer(
+        workdir / "run", user=USER, password=PASSWORD, database=DATABASE, port=free_port(), minimum_major=16
+    )
+    (workdir / "run").mkdir(mode=0o711)
+    try:
+        server.start()
+        with server.connect() as conn:
+            row = conn.execute("SHOW server_version_num").fetchone()
+        assert row is not None and int(row[0]) >= 160000
+    finally:
+        server.stop()
+
+
 def _server_processes(postmaster: int) -> dict[int, int]:
     """The postmaster and its children (each in its own session), with their start times."""
     found = {}
