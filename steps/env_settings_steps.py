@@ -20,7 +20,7 @@ from fixtures.proxy_settings import proxy_sites, trusted_entries
 from fixtures.releases import Release
 from fixtures.sections.compose_file import ComposeFileSection
 from fixtures.sections.env_files import EnvFileChecks, EnvFilesSection
-from fixtures.sections.tls_server import CIPHERS_VARIABLE, GUIDE_CIPHERS, known_ciphers, sourced_value, split_ciphers
+from fixtures.sections.tls_server import CIPHERS_VARIABLE, GUIDE_CIPHERS, known_ciphers, split_ciphers
 from steps.env_steps import _expect, _setting
 
 SEED_VARIABLE = "PARSEC_FAKE_ACCOUNT_PASSWORD_ALGORITHM_SEED"
@@ -121,9 +121,7 @@ def public_address_through_proxy(
 @then(parsers.parse('"{name}" sets the ciphers of PARSEC_SSL_CIPHERS, line by line, to the list the guide recommends'))
 def ciphers_line_by_line(env_files: EnvFilesSection, env_checks: EnvFileChecks, name: str) -> None:
     def ciphers() -> list[str]:
-        value = sourced_value([env_files.path(name)], CIPHERS_VARIABLE)
-        _expect(value is not None, f"the guide's {name} sets {CIPHERS_VARIABLE}; it does not")
-        return split_ciphers(str(value))
+        return split_ciphers(_setting(env_files.read(name), name, CIPHERS_VARIABLE))
 
     def every_item_a_cipher() -> None:
         known = known_ciphers()
@@ -147,7 +145,7 @@ def ciphers_line_by_line(env_files: EnvFilesSection, env_checks: EnvFileChecks, 
         )
 
     env_checks.require(
-        f"each item of {CIPHERS_VARIABLE}, as bash's source adds up its lines, is a cipher", every_item_a_cipher
+        f"each item of {CIPHERS_VARIABLE}, as compose adds up its lines, is a cipher", every_item_a_cipher
     )
     env_checks.example(f"{CIPHERS_VARIABLE} is the guide's (ANSSI's) list", guide_list)
 
