@@ -91,7 +91,7 @@ def public_address_through_proxy(
         conf = compose_file.service(proxy).mount_source(NGINX_CONF_TARGET).removeprefix("./")
         if not env_files.exists(conf):
             raise NotChecked(f"the deployment's files do not include {conf}, the configuration of {proxy}")
-        host, _, tls = address()
+        tls = address()[2]
         return [(s.names, s.tls_ports if tls else s.ports) for s in proxy_sites(env_files.path(conf))]
 
     def served_name() -> None:
