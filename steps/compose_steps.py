@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from pytest_bdd import then
+from pathlib import PurePosixPath
+
+from pytest_bdd import parsers, then
 
 from fixtures.bundle import Bundle
+from fixtures.errors import NotChecked
+from fixtures.proxy_settings import tls_files
 from fixtures.releases import Release
 from fixtures.sections.compose_file import ComposeFileSection
+from fixtures.sections.env_files import EnvFilesSection
 from steps.common import server_named, server_step
 
 RELEASE_IMAGE = "the release's server image"
@@ -30,7 +35,10 @@ def declares_services(compose_file: ComposeFileSection, release: Release, datata
             f"the guide's {service.name} ({row[column['description']]}) runs {wanted}; found {found!r}"
         )
     extra = set(compose_file.services) - {row[column["service"]] for row in rows}
-    assert not extra, f"the guide's compose file sets up 4 services; it also declares {', '.join(sorted(extra))}"
+    assert not extra, (
+        f"the guide's compose file sets up the {len(rows)} services of its table; "
+        f"it also declares {', '.join(sorted(extra))}"
+    )
 
 
 @then("every image is pinned to a version")
@@ -59,20 +67,65 @@ def published_loopback(compose_file: ComposeFileSection, datatable: list[list[st
     assert not problems, "\n".join(problems)
 
 
-@then("no port is published on all interfaces")
-def nothing_on_all_interfaces(compose_file: ComposeFileSection) -> None:
+def _on_all_interfaces(compose_file: ComposeFileSection, allowed: set[tuple[str, int]]) -> list[str]:
+    """Every port published beyond the loopback but those ``allowed`` (service, container port)."""
     exposed = [
         f"{s.name}:{p.container_port}"
         for s in compose_file.services.values()
         for p in s.ports
-        if p.host_port is not None and not p.loopback_only and not s.host_network
+        if p.host_port is not None
+        and not p.loopback_only
+        and not s.host_network
+        and (s.name, p.container_port) not in allowed
     ]
     exposed += [
         f"{s.name} (network_mode: host: every port it listens on)"
         for s in compose_file.services.values()
         if s.host_network
     ]
+    return exposed
+
+
+@then("no port is published on all interfaces")
+def nothing_on_all_interfaces(compose_file: ComposeFileSection) -> None:
+    exposed = _on_all_interfaces(compose_file, set())
     assert not exposed, "these ports are published on all interfaces: " + ", ".join(exposed)
+
+
+@then(parsers.parse("no port but the ports {ports} of {service} is published on all interfaces"))
+def only_these_on_all_interfaces(compose_file: ComposeFileSection, ports: str, service: str) -> None:
+    wanted = [int(port) for port in ports.replace(" and ", ",").split(",")]
+    unpublished = [str(port) for port in wanted if compose_file.service(service).published(port) is None]
+    assert not unpublished, f"the guide publishes the ports {ports} of {service}; not: {', '.join(unpublished)}"
+    exposed = _on_all_interfaces(compose_file, {(service, port) for port in wanted})
+    assert not exposed, f"only {service}'s ports {ports} are published beyond 127.0.0.1; these are too: " + ", ".join(
+        exposed
+    )
+
+
+@then(parsers.parse("{proxy} mounts {conf}, its certificate and its key"))
+def proxy_mounts(compose_file: ComposeFileSection, env_files: EnvFilesSection, proxy: str, conf: str) -> None:
+    mounts = {m.target: m.source.removeprefix("./") for m in compose_file.service(proxy).mounts if m.is_bind}
+    config_target = next((target for target, source in mounts.items() if source == conf), None)
+    assert config_target is not None and PurePosixPath(config_target).name == "nginx.conf", (
+        f"{proxy} runs nginx with the guide's {conf} as its nginx.conf; it mounts "
+        + (f"it at {config_target}" if config_target else f"no {conf}")
+    )
+    if not env_files.exists(conf):
+        raise NotChecked(f"the deployment's files do not include {conf}: where it reads its certificate is not known")
+    tls = tls_files(env_files.path(conf))
+    problems = [
+        f"{conf} reads its {what} from {path}, where {proxy} mounts "
+        + (f"{mounts[path]} (not {file})" if path in mounts else "nothing")
+        for what, paths, file in (
+            ("certificate", tls.certificates, f"{proxy}.crt"),
+            ("key", tls.keys, f"{proxy}.key"),
+        )
+        for path in paths
+        if mounts.get(path) != file
+    ]
+    assert tls.certificates and tls.keys, f"{conf} names no ssl_certificate and ssl_certificate_key: {proxy} has no TLS"
+    assert not problems, "; ".join(problems)
 
 
 @then(server_step('the {server} service reads the env files "{names}"'))

@@ -216,7 +216,7 @@ def invitation_arrives(
 
 @then("the invitation links to the server's public address")
 def invitation_link(server: ServerSection, invitation: MailMessage) -> None:
-    public = urlsplit(server.address()).netloc
+    public = urlsplit(server.public_address()).netloc
     links = [link for link in LINK.findall(invitation.text) if "/redirect/" in link]
     assert links, "the invitation mail holds no https://…/redirect/… link to join the organization"
     hosts = {urlsplit(link).netloc for link in links}

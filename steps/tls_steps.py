@@ -130,7 +130,10 @@ def valid_now(tls: TlsSection, service: str) -> None:
 def group_and_mode(tls: TlsSection, name: str, gid: int, mode: str) -> None:
     file = tls.host_file(name)
     assert file.exists, f"the guide's setup-tls.sh makes {name}; it does not exist"
-    assert file.gid == gid, f"the guide gives {name} the group {gid} (the server container's); it has {file.gid}"
+    sudo = tls.script_said("sudo")
+    assert file.gid == gid, f"the guide gives {name} the group {gid} (the server container's); it has {file.gid}" + (
+        f" (setup-tls.sh could not run sudo to give it: {sudo[0]})" if sudo else ""
+    )
     assert file.mode == int(mode, 8), f"the guide gives {name} mode {mode}; it has {file.mode:o}"
 
 

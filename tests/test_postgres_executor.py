@@ -54,6 +54,22 @@ def workdir(tmp_path: Path) -> Iterator[Path]:
             directory.chmod(mode)
 
 
+@pytest.mark.skipif(pg.wheel_bindir() is None, reason="the pgserver wheel is not installed")
+def test_the_wheels_postgresql_16_runs_unprivileged(workdir: Path) -> None:
+    """As root, the wheel's programs under root's 0700 home are linked where the server account reaches them."""
+    server = PostgresServer(
+        workdir / "run", user=USER, password=PASSWORD, database=DATABASE, port=free_port(), minimum_major=16
+    )
+    (workdir / "run").mkdir(mode=0o711)
+    try:
+        server.start()
+        with server.connect() as conn:
+            row = conn.execute("SHOW server_version_num").fetchone()
+        assert row is not None and int(row[0]) >= 160000
+    finally:
+        server.stop()
+
+
 def _server_processes(postmaster: int) -> dict[int, int]:
     """The postmaster and its children (each in its own session), with their start times."""
     found = {}
@@ -174,6 +190,7 @@ def test_dsn_quotes_credentials(tmp_path: Path) -> None:
 def test_find_postgres_bindir_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", "")
     monkeypatch.setattr(pg, "PG_LIB_ROOT", tmp_path / "no-postgresql")
+    monkeypatch.setattr(pg, "wheel_bindir", lambda: None)
     with pytest.raises(PrerequisiteMissing) as info:
         find_postgres_bindir()
     assert info.value.fix is not None and "apt-get install postgresql" in info.value.fix
@@ -190,4 +207,42 @@ def test_find_postgres_bindir_takes_highest_version(monkeypatch: pytest.MonkeyPa
             (bindir / program).chmod(0o755)
     monkeypatch.setenv("PATH", "")
     monkeypatch.setattr(pg, "PG_LIB_ROOT", tmp_path)
+    monkeypatch.setattr(pg, "wheel_bindir", lambda: None)
     assert find_postgres_bindir() == tmp_path / "16" / "bin"
+
+
+def _fake_server(bindir: Path, version: str) -> Path:
+    bindir.mkdir(parents=True)
+    (bindir / "initdb").write_text("#!/bin/sh\n")
+    (bindir / "postgres").write_text(f"#!/bin/sh\necho 'postgres (PostgreSQL) {version}'\n")
+    for program in ("initdb", "postgres"):
+        (bindir / program).chmod(0o755)
+    return bindir
+
+
+def test_a_minimum_major_skips_older_servers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The compose file's postgres:16 image: Debian's 15 is passed over for the wheel's 16."""
+    _fake_server(tmp_path / "debian" / "15" / "bin", "15.14 (Debian 15.14-0+deb12u1)")
+    wheel = _fake_server(tmp_path / "wheel" / "bin", "16.2")
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setattr(pg, "PG_LIB_ROOT", tmp_path / "debian")
+    monkeypatch.setattr(pg, "wheel_bindir", lambda: wheel)
+    assert find_postgres_bindir() == tmp_path / "debian" / "15" / "bin"
+    assert find_postgres_bindir(16) == wheel
+    with pytest.raises(PrerequisiteMissing) as info:
+        find_postgres_bindir(17)
+    assert "PostgreSQL 17 or later not found (found 15 in" in info.value.problem
+    assert info.value.fix is not None and "postgresql-17" in info.value.fix
+
+
+@pytest.mark.parametrize(
+    ("image", "major"),
+    [
+        ("postgres:16.10-alpine", 16),
+        ("postgres:16.0-alpine", 16),
+        ("docker.io/library/postgres:17", 17),
+        ("postgres", None),
+    ],
+)
+def test_image_major(image: str, major: int | None) -> None:
+    assert pg.image_major(image) == major

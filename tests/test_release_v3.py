@@ -15,6 +15,7 @@ def test_generation_description() -> None:
     assert adapter.python_specifier == ">=3.12,<3.13"
     assert adapter.server_image == "ghcr.io/scille/parsec-cloud/parsec-server"
     assert (adapter.public_address_variable, adapter.address_scheme) == ("PARSEC_SERVER_ADDR", "parsec3")
+    assert adapter.proxy_trust_variable == "PARSEC_PROXY_TRUSTED_ADDRESSES"
     assert adapter.requirements(from_version("3.9.3")) == ["parsec-cloud==3.9.3"]
 
 

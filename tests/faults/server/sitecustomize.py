@@ -1,4 +1,4 @@
-"""Faults of the Parsec 2.16.3 server process, for the self-tests only.
+"""Faults of the Parsec server process (2.16.3; ``any-cipher``: 3.9.3), for the self-tests only.
 
 Python imports ``sitecustomize`` at start-up from the first ``sys.path`` entry holding one;
 a self-test puts this folder on the server's PYTHONPATH and names the faults in
@@ -13,6 +13,8 @@ parsec-backend service. Without that variable this module does nothing.
 - ``errors-instead-of-refusals``: where the server should refuse (a wrong administration
   token, a bootstrap of an organization nobody created, a second bootstrap), it fails with a
   server error (503 or 500) instead: a check that accepts any failure as the refusal passes.
+- ``any-cipher``: the server's TLS (uvicorn's) negotiates every cipher OpenSSL has, whatever its
+  ``--ssl-ciphers`` (``PARSEC_SSL_CIPHERS``) says.
 
 Runs under the release's interpreter (CPython 3.9): the annotations stay strings (postponed
 evaluation), so the ``X | None`` that mypy reads costs nothing there.
@@ -131,6 +133,19 @@ def _failing_second_bootstrap(module: ModuleType) -> None:
     component.bootstrap = failing
 
 
+def _any_cipher(module: ModuleType) -> None:
+    """The TLS settings uvicorn is given: every cipher instead of the server's list."""
+    config = module.Config
+    init = config.__init__
+
+    def __init__(self: object, *args: object, **kwargs: Any) -> None:
+        if "ssl_ciphers" in kwargs:
+            kwargs["ssl_ciphers"] = "ALL:@SECLEVEL=0"
+        init(self, *args, **kwargs)
+
+    config.__init__ = __init__
+
+
 _PATCHES: dict[str, tuple[tuple[str, Callable[[ModuleType], None]], ...]] = {
     "any-admin-token": (("werkzeug.datastructures.headers", _any_admin_token),),
     "reusable-bootstrap": (("parsec.backend.postgresql.organization", _reusable_bootstrap),),
@@ -140,6 +155,7 @@ _PATCHES: dict[str, tuple[tuple[str, Callable[[ModuleType], None]], ...]] = {
         ("parsec.backend.asgi.administration", _unavailable_admin),
         ("parsec.backend.postgresql.organization", _failing_second_bootstrap),
     ),
+    "any-cipher": (("uvicorn.config", _any_cipher),),
 }
 
 if FAULTS:
