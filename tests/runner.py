@@ -29,8 +29,9 @@ from typing import NamedTuple
 
 from fixtures import DEFAULT_BUNDLE as BUNDLE
 from fixtures import PROJECT_ROOT as PROJECT
+from fixtures.editions import DEFAULT_EDITION
 
-FEATURES = PROJECT / "features"
+FEATURES = DEFAULT_EDITION.features_dir  # the default release's (2.16.3) edition of the guide
 
 
 class Scenario(NamedTuple):
@@ -60,7 +61,7 @@ class Outcome(NamedTuple):
 def feature_scenarios(features: Path = FEATURES) -> dict[str, Scenario]:
     """Every scenario of the features, one per example row, by the test name pytest-bdd gives it.
 
-    features/test_guide.py binds them all with ``scenarios(".")``: the names are the ones it makes.
+    Each edition's test module binds them all with ``scenarios(<its folder>)``: the names are the ones it makes.
     """
     from pytest_bdd.feature import get_features
     from pytest_bdd.scenario import collect_example_parametrizations, get_python_name_generator

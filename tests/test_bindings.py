@@ -17,6 +17,7 @@ from fixtures import bundle as b
 from fixtures.addresses import resolve
 from fixtures.bundle import Bundle
 from fixtures.deployment_file import load
+from fixtures.editions import DEFAULT_EDITION
 from fixtures.errors import HarnessError, NotChecked
 from fixtures.progress import Progress
 from fixtures.releases import Release
@@ -37,7 +38,9 @@ def _local(tmp_path: Path, edit: tuple[str, str] | None = None) -> LocalStack:
         (bundle / COMPOSE).write_text(text.replace(*edit), encoding="utf-8")
     progress = Progress(lambda line: None)
     release = Release(from_version("2.16.3"), cache_dir=tmp_path, progress=progress)
-    return LocalStack(Bundle.load(bundle), tmp_path / "deployment", tmp_path / "work", release, progress)
+    return LocalStack(
+        Bundle.load(bundle, DEFAULT_EDITION.roles), tmp_path / "deployment", tmp_path / "work", release, progress
+    )
 
 
 def test_local_expects_the_address_the_compose_file_publishes(tmp_path: Path) -> None:

@@ -10,11 +10,12 @@ import pytest
 from fixtures import DEFAULT_BUNDLE as GUIDE_BUNDLE
 from fixtures import bundle as b
 from fixtures.bundle import Bundle, PortMapping
+from fixtures.editions import DEFAULT_EDITION
 from fixtures.errors import BundleError
 
 
 def test_the_guides_bundle() -> None:
-    bundle = Bundle.load(GUIDE_BUNDLE)
+    bundle = Bundle.load(GUIDE_BUNDLE, DEFAULT_EDITION.roles)
     assert set(bundle.services) == set(b.GUIDE_SERVICES)
     server = bundle.service(b.SERVER)
     assert server.env_files == (
@@ -31,14 +32,14 @@ def test_the_guides_bundle() -> None:
 
 
 def test_referenced_files() -> None:
-    refs = {path for _, path in Bundle.load(GUIDE_BUNDLE).referenced_files()}
+    refs = {path for _, path in Bundle.load(GUIDE_BUNDLE, DEFAULT_EDITION.roles).referenced_files()}
     assert {"parsec-admin-token.env", "./custom-ca.crt", "./parsec-backend.key", "./parsec-s3.crt"} <= refs
 
 
 def test_merged_env_follows_compose_order(tmp_path: Path) -> None:
     shutil.copytree(GUIDE_BUNDLE, tmp_path / "b")
     (tmp_path / "b" / "parsec-admin-token.env").write_text("PARSEC_ADMINISTRATION_TOKEN=abcd\n")
-    env = Bundle.load(tmp_path / "b").merged_env(b.SERVER, tmp_path / "b")
+    env = Bundle.load(tmp_path / "b", DEFAULT_EDITION.roles).merged_env(b.SERVER, tmp_path / "b")
     assert env["PARSEC_ADMINISTRATION_TOKEN"] == "abcd"
     assert env["PARSEC_BLOCKSTORE"].startswith("s3:parsec-s3\\:9000")
     assert env["AWS_CA_BUNDLE"] == "/run/secrets/mini-ca-crt"  # environment comes after env_file
@@ -64,18 +65,18 @@ def test_bad_port_mapping() -> None:
 
 def test_missing_directory_and_file(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="does not exist"):
-        Bundle.load(tmp_path / "nope")
+        Bundle.load(tmp_path / "nope", DEFAULT_EDITION.roles)
     with pytest.raises(BundleError, match="is missing"):
-        Bundle.load(tmp_path)
+        Bundle.load(tmp_path, DEFAULT_EDITION.roles)
 
 
 def test_invalid_yaml(tmp_path: Path) -> None:
     (tmp_path / b.COMPOSE_FILE).write_text("services: [unclosed\n")
     with pytest.raises(BundleError, match="cannot be read as YAML|the compose CLI refuses"):
-        Bundle.load(tmp_path)
+        Bundle.load(tmp_path, DEFAULT_EDITION.roles)
 
 
 def test_unknown_service(tmp_path: Path) -> None:
     (tmp_path / b.COMPOSE_FILE).write_text("services:\n  other: {image: x:1}\n")
     with pytest.raises(BundleError, match="declares no service 'parsec-smtp'"):
-        Bundle.load(tmp_path).service(b.SMTP)
+        Bundle.load(tmp_path, DEFAULT_EDITION.roles).service(b.SMTP)

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures import BUNDLES_DIR
 from fixtures import bundle as b
 from fixtures.bundle import Bundle
+from fixtures.editions import DEFAULT_EDITION, edition_for
 from fixtures.errors import PrerequisiteMissing, ServiceNotReady
 from fixtures.progress import Progress
 from fixtures.releases import Release, adapter_for
@@ -95,7 +95,7 @@ def after_the_guide(tmp_path_factory: pytest.TempPathFactory, version: str) -> P
 
 
 def _bundle(version: str) -> Path:
-    return BUNDLES_DIR / adapter_for(version).bundle_name
+    return edition_for(adapter_for(version)).bundle_dir
 
 
 def _stack(directory: Path, command: str = "docker compose", version: str = "2.16.3") -> ComposeStack:
@@ -104,7 +104,7 @@ def _stack(directory: Path, command: str = "docker compose", version: str = "2.1
         command, [str(directory / b.COMPOSE_FILE), str(workdir / OVERRIDE_FILE)], PROJECT_NAME, ["up -d"], ["down -v"]
     )
     release = Release(from_version(version), cache_dir=workdir / "cache", progress=Progress(lambda line: None))
-    bundle = Bundle.load(_bundle(version))
+    bundle = Bundle.load(_bundle(version), edition_for(adapter_for(version)).roles)
     return ComposeStack(bundle, directory, workdir, release, Progress(lambda line: None), project=project)
 
 
@@ -155,7 +155,11 @@ def test_every_env_file_and_secret_exists_after_the_guides_steps(
     compose_cli: tuple[list[str], dict[str, str]], after_the_guide: Path, tmp_path: Path, version: str
 ) -> None:
     bundle = _bundle(version)
-    missing = [path for _, path in Bundle.load(bundle).referenced_files() if not (after_the_guide / path).exists()]
+    missing = [
+        path
+        for _, path in Bundle.load(bundle, edition_for(adapter_for(version)).roles).referenced_files()
+        if not (after_the_guide / path).exists()
+    ]
     assert not missing, f"the guide's steps leave these referenced files unmade: {missing}"
     # Before the guide's steps compose itself refuses the project: the check above can fail.
     fresh = tmp_path / "fresh"
@@ -322,7 +326,7 @@ def _edited_bundle(tmp_path: Path, old: str, new: str) -> Bundle:
     text = compose.read_text(encoding="utf-8")
     assert old in text
     compose.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return Bundle.load(directory)
+    return Bundle.load(directory, DEFAULT_EDITION.roles)
 
 
 def test_network_mode_host_is_published_on_every_interface(tmp_path: Path) -> None:

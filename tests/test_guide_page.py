@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.editions import DEFAULT_EDITION
 from fixtures.living_guide.facts import MASK
 from fixtures.living_guide.outline import load_outline
 from tests import browser
@@ -74,7 +75,7 @@ def _shots(run: FeatureRun, name: str) -> dict[str, Path]:
 
 def _check_layout(view: dict, width: int) -> None:
     """Every section title and verdict shown, in the guide's order; nothing wider than the screen."""
-    outline = list(load_outline().walk())
+    outline = list(load_outline(DEFAULT_EDITION.outline_file).walk())
     sections = view["sections"]
     assert [s["id"] for s in sections] == [section.anchor for section in outline]
     for section, shown in zip(outline, sections, strict=True):

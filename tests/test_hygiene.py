@@ -47,6 +47,7 @@ import pytest
 
 from fixtures.blockstore import parse_blockstore
 from fixtures.bundle import Bundle
+from fixtures.editions import DEFAULT_EDITION
 from fixtures.envfiles import read_env_file
 from fixtures.errors import CommandFailed
 from fixtures.kept import write_stop_script
@@ -477,7 +478,7 @@ def known_secrets(run: Run, *extra: tuple[str, str]) -> SecretForms:
     deployment = run.dump / "deployment"
     assert deployment.is_dir(), f"the run saved no deployment files:\n{run.output[-2000:]}"
     values: list[tuple[str, str]] = list(extra)
-    compose = Bundle.load(deployment)
+    compose = Bundle.load(deployment, DEFAULT_EDITION.roles)
     values.append((compose.service("parsec-postgres").environment["POSTGRES_PASSWORD"], "POSTGRES_PASSWORD"))
     values.append((compose.service("parsec-s3").environment["MINIO_ROOT_PASSWORD"], "MINIO_ROOT_PASSWORD"))
     dsn = read_env_file(deployment / "parsec-db.env")["PARSEC_DB"]
@@ -646,7 +647,7 @@ def test_a_failing_run_redacts_the_secrets_of_its_failures(failing_run: Run) -> 
     run = failing_run
     assert run.returncode == pytest.ExitCode.TESTS_FAILED, f"the broken bundle fails the run:\n{run.output[-2000:]}"
     for scenario in ("test_the_administration_token", "test_database_configuration"):
-        assert f"FAILED features/test_guide.py::{scenario}" in run.output, f"{scenario} should fail"
+        assert f"FAILED features/guide-2.16/test_guide_2_16.py::{scenario}" in run.output, f"{scenario} should fail"
     junit = _texts(run.reports / "junit.xml")[0]
     cucumber = _texts(run.reports / "cucumber.json")[0]
     page, summary = _texts(run.reports / "guide.html")[0], _texts(run.reports / "summary.md")[0]

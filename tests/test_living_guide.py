@@ -12,11 +12,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from fixtures.clients.mailbox import MailMessage
+from fixtures.editions import DEFAULT_EDITION
 from fixtures.living_guide.coverage import count_scenarios, coverage, read_features
 from fixtures.living_guide.facts import MASK, certificate_facts, mail_facts, mask_link, mask_links, plain
 from fixtures.living_guide.outline import load_outline
 from fixtures.living_guide.page import RunInfo, build, failed_start
-from fixtures.living_guide.plugin import FEATURES_DIR, _message
+from fixtures.living_guide.plugin import _message
 from fixtures.living_guide.record import (
     FAILED,
     NOT_RUN,
@@ -157,23 +158,23 @@ def _scenario(nodeid: str, name: str, tags: list[str], outcome: str, failure: Fa
 def _page(scenarios: list[ScenarioResult], *, exitstatus: int = 0, phases: list[Phase] | None = None) -> dict:
     secrets = Secrets()
     secrets.add(PASSWORD, "SMTP password")
-    outline = load_outline()
+    outline = load_outline(DEFAULT_EDITION.outline_file)
     record = RunRecord(started=1_700_000_000.0, exitstatus=exitstatus, finished=1_700_000_012.5)
     record.scenarios = {s.nodeid: s for s in scenarios}
     phases = phases or [Phase("run setup-tls.sh", 3.4, True)]
     start = failed_start(phases)
     verdict = judge(
         "Parsec 2.16.3 (PyPI)",
-        count_scenarios(read_features(FEATURES_DIR)),
+        count_scenarios(read_features(DEFAULT_EDITION.features_dir)),
         [Ran(s.outcome, s.skip_reason) for s in scenarios],
         interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
         failed_start=start.name if start else None,
     )
     return build(
         outline=outline,
-        coverage=coverage(outline, read_features(FEATURES_DIR)),
+        coverage=coverage(outline, read_features(DEFAULT_EDITION.features_dir)),
         record=record,
-        info=RunInfo("2.16.3", "local", FEATURES_DIR.parent / "compose" / "v2"),
+        info=RunInfo("2.16.3", "local", DEFAULT_EDITION.bundle_dir),
         phases=phases,
         verdict=verdict,
         redact=secrets.redact,

@@ -94,6 +94,9 @@ def test_a_missing_guide_is_one_clear_line(pytester: pytest.Pytester) -> None:
     result = _run_guide(pytester, "--guide", "no-such-guide.rst")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*--guide */no-such-guide.rst: no such file", "*how to fix: give the install guide's .rst*"]
+        [
+            "*--guide */no-such-guide.rst: no such file",
+            "*how to fix: give the .rst of the install guide's 2.16 edition*",
+        ]
     )
     assert "Traceback" not in result.stdout.str() + result.stderr.str()

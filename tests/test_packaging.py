@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 import fixtures
 import steps
+from fixtures.editions import DEFAULT_EDITION
 
 CHECKOUT = Path(__file__).resolve().parent.parent  # not fixtures.PROJECT_ROOT: that is what is checked
 DISTRIBUTION = "parsec-acceptance"
@@ -65,7 +66,7 @@ def test_the_features_are_collected_beside_the_pypi_fixtures(tmp_path: Path) -> 
     assert importlib.metadata.version("fixtures") == PYPI_FIXTURES
     expected = sum(
         sum(len(examples.examples) for examples in template.examples) or 1
-        for feature in get_features([str(CHECKOUT / "features")])
+        for feature in get_features([str(DEFAULT_EDITION.features_dir)])  # the default release's edition
         for template in feature.scenarios.values()
     )
     argv = [sys.executable, "-m", "pytest", "features/", "--collect-only", "-q", "--reports-dir", str(tmp_path)]

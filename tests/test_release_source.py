@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.editions import edition_for
 from fixtures.errors import OptionError
 from fixtures.releases import adapter_for
 from fixtures.releases.source import from_spec, from_version, from_wheel, resolve_source
@@ -73,11 +74,19 @@ def test_only_one_source() -> None:
         resolve_source("3.9.3", None, "parsec-cloud==3.9.3", "2.16.3")
 
 
-@pytest.mark.parametrize(("version", "generation", "bundle"), [("2.16.3", "2.x", "v2"), ("3.9.3", "3.x", "v3")])
-def test_each_generation_has_its_adapter_and_bundle(version: str, generation: str, bundle: str) -> None:
+@pytest.mark.parametrize(
+    ("version", "generation", "edition", "bundle"), [("2.16.3", "2.x", "2.16", "v2"), ("3.9.3", "3.x", "3.9", "v3.9")]
+)
+def test_each_generation_has_its_adapter_and_guide_edition(
+    version: str, generation: str, edition: str, bundle: str
+) -> None:
     adapter = adapter_for(version)
-    assert (adapter.generation, adapter.bundle_name) == (generation, bundle)
-    assert (Path(__file__).parent.parent / "compose" / bundle / "parsec-server.docker.yaml").is_file()
+    assert (adapter.generation, adapter.guide_edition) == (generation, edition)
+    found = edition_for(adapter)
+    assert found.bundle_dir == Path(__file__).parent.parent / "compose" / bundle
+    assert (found.bundle_dir / "parsec-server.docker.yaml").is_file()
+    assert found.features_dir.name == f"guide-{edition}" and any(found.features_dir.glob("*.feature"))
+    assert found.outline_file.is_file()
 
 
 def test_each_source_names_itself_again_for_a_later_run(tmp_path: Path) -> None:

@@ -78,8 +78,8 @@ def test_cucumber_marks_steps_that_did_not_run_and_the_steps_of_skipped_scenario
     ran = StepResult("When", "I restart parsec-backend", 5, status=PASSED, done=NOT_RUN, note="not restarted")
     record = RunRecord(started=0.0)
     for nodeid, outcome, steps_run in (
-        ("features/test_guide.py::test_x", PASSED, [StepResult("Given", "a", 4), ran]),
-        ("features/test_guide.py::test_y", SKIPPED, [StepResult("Given", "a", 4)]),
+        ("features/guide-2.16/test_guide_2_16.py::test_x", PASSED, [StepResult("Given", "a", 4), ran]),
+        ("features/guide-2.16/test_guide_2_16.py::test_y", SKIPPED, [StepResult("Given", "a", 4)]),
     ):
         record.scenarios[nodeid] = _scenario(nodeid, outcome, steps_run)
     steps = [

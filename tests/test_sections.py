@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from fixtures.bundle import Bundle
+from fixtures.editions import DEFAULT_EDITION
 from fixtures.errors import CommandFailed, NotChecked
 from fixtures.progress import Progress
 from fixtures.redaction import Secrets
@@ -54,7 +55,7 @@ class Step:
 def _section(stack: Stack, tmp_path: Path) -> Section:
     release = Release(from_version("2.16.3"), cache_dir=tmp_path, progress=Progress(lambda line: None))
     context = Context(
-        bundle=Bundle.load(BUNDLE),
+        bundle=Bundle.load(BUNDLE, DEFAULT_EDITION.roles),
         stack=stack,
         release=release,
         secrets=Secrets(),

@@ -21,6 +21,7 @@ import pytest
 
 from fixtures import BUNDLES_DIR
 from fixtures import bundle as b
+from fixtures.editions import DEFAULT_EDITION
 from fixtures.images.build import ImageBuilder
 from fixtures.progress import Progress
 from fixtures.releases import Release
@@ -98,7 +99,7 @@ def test_pull_refuses_a_server_image_of_another_release(
     tmp_path: Path, engine_env: dict[str, str], images: dict[str, str]
 ) -> None:
     """``--compose-images pull`` with the bundle's pinned names: the server's version is read in its container."""
-    bundle = b.Bundle.load(V2)
+    bundle = b.Bundle.load(V2, DEFAULT_EDITION.roles)
     pinned = {name: bundle.service(name).image for name in b.GUIDE_SERVICES}
     sources = {**{name: images[name] for name in (b.DATABASE, b.S3, b.SMTP)}, b.SERVER: images["server-3.9.3"]}
     for name, image in pinned.items():

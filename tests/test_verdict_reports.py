@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.editions import DEFAULT_EDITION
 from fixtures.living_guide.coverage import count_scenarios, read_features
-from tests.runner import PROJECT, run_features
+from tests.runner import run_features
 
 pytestmark = pytest.mark.selftest
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.selftest
 def test_a_selection_that_passes_is_partial_everywhere(tmp_path: Path) -> None:
     run = run_features(tmp_path, "-m", "requirements")
     assert run.returncode == 0, run.output[-2000:]
-    total = count_scenarios(read_features(PROJECT / "features"))
+    total = count_scenarios(read_features(DEFAULT_EDITION.features_dir))
     line = re.search(r"^PARTIAL: .*$", run.output, re.MULTILINE)
     assert line, f"the terminal says no PARTIAL verdict:\n{run.output[-1500:]}"
     verdict = line.group(0)
