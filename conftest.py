@@ -15,4 +15,5 @@ pytest_plugins = [
     "steps.s3_steps",
     "steps.mail_steps",
     "steps.organization_steps",
+    "steps.proxy_steps",
 ]
