@@ -264,21 +264,23 @@ def test_the_proxy_reaches_the_server_after_the_guides_order(tmp_path: Path, eng
         stack.start_services()
         assert _address(proxy) == "172.29.77.10", "parsec-proxy has the fixed address the server trusts"
         assert stack.migrate().returncode == 0
-        access = stack.s3_access()
+        s3 = stack.s3_access()
         boto3.client(
             "s3",
-            endpoint_url=access.endpoint_url,
-            aws_access_key_id=access.access_key,
-            aws_secret_access_key=access.secret_key,
-            region_name=access.region,
-            verify=access.ca_file,
+            endpoint_url=s3.endpoint_url,
+            aws_access_key_id=s3.access_key,
+            aws_secret_access_key=s3.secret_key,
+            region_name=s3.region,
+            verify=s3.ca_file,
         ).create_bucket(Bucket="parsec", ObjectLockEnabledForBucket=True)
         before = _address(server)
         stack.restart_backend()
         moved = _address(server) != before
-        stack.start_proxy()
-        answer = requests.get(f"https://127.0.0.1:{stack.ports[roles.proxy][443]}/", verify=access.ca_file, timeout=10)
+        access = stack.start_proxy()
+        answer = requests.get(f"https://{access.https}/", verify=s3.ca_file, timeout=10)
         assert answer.status_code == 200 and "Parsec server" in answer.text, (answer.status_code, answer.text[:300])
+        guide_conf = (stack.deployment_dir / "parsec-nginx.conf").read_text(encoding="utf-8")
+        assert guide_conf.strip() in access.dump_config(), "nginx runs the guide's parsec-nginx.conf unchanged"
         said = [note for note in notes if "upstream defect" in note]
         if moved:  # the proxy sent to the server's old address: restarted, and said
             assert said and "answering 502" in said[0] and f"restart {roles.proxy}" in said[0], notes
