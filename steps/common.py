@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers, then, when
 
+from fixtures.bundle import Bundle
 from fixtures.sections import Deployment
 from fixtures.sections.admin_token import AdminTokenSection
 from fixtures.sections.migration import MigrationSection
@@ -11,6 +12,35 @@ from fixtures.sections.scripts import ScriptRun
 from fixtures.sections.server import ServerSection
 from fixtures.sections.services import ServicesSection
 from fixtures.sections.tls import TlsSection
+
+
+class _ServiceName:
+    """A service name in a step's text, the proxy's aside (``parsec-proxy`` has steps of its own)."""
+
+    pattern = r"(?![\w-]*-proxy\b)[a-z][\w-]*"  # what parse matches for ``{field:Server}``
+
+    def __call__(self, text: str) -> str:
+        return text
+
+
+SERVER_TYPE = {"Server": _ServiceName()}  # ``{field:Server}``: a service name that is not the proxy's
+
+
+def server_step(text: str) -> parsers.parse:
+    """A step's text where ``{server}`` stands for the server's name (``I restart {server}``).
+
+    The name comes to the step as ``server_name`` (``server`` is the section's fixture); the step
+    checks it with :func:`server_named`.
+    """
+    return parsers.parse(text.replace("{server}", "{server_name:Server}"), extra_types=SERVER_TYPE)
+
+
+def server_named(bundle: Bundle, name: str) -> str:
+    """``name``, when it is the bundle's server; a step naming another service fails, naming both."""
+    assert name == bundle.roles.server, (
+        f"the step names {name}, but the server of the bundle's compose file is {bundle.roles.server}"
+    )
+    return name
 
 
 @when(parsers.parse('I run "{script}"'), target_fixture="script_run")
@@ -52,6 +82,7 @@ def database_migrated(migration: MigrationSection) -> None:
     migration.ensure()
 
 
-@given("parsec-backend is running")
-def backend_running(server: ServerSection) -> None:
+@given(server_step("{server} is running"))
+def server_running(server: ServerSection, bundle: Bundle, server_name: str) -> None:
+    server_named(bundle, server_name)
     server.ensure()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from pytest_bdd import parsers, then
+from pytest_bdd import then
 
-from fixtures import bundle as b
+from fixtures.bundle import Bundle
 from fixtures.releases import Release
 from fixtures.sections.compose_file import ComposeFileSection
+from steps.common import server_named, server_step
 
 RELEASE_IMAGE = "the release's server image"
 
@@ -74,31 +75,31 @@ def nothing_on_all_interfaces(compose_file: ComposeFileSection) -> None:
     assert not exposed, "these ports are published on all interfaces: " + ", ".join(exposed)
 
 
-@then(parsers.parse('the parsec-backend service reads the env files "{names}"'))
-def backend_env_files(compose_file: ComposeFileSection, names: str) -> None:
+@then(server_step('the {server} service reads the env files "{names}"'))
+def server_env_files(compose_file: ComposeFileSection, bundle: Bundle, server_name: str, names: str) -> None:
+    name = server_named(bundle, server_name)
     wanted = {n.strip() for n in names.split(",")}
-    found = set(compose_file.service(b.SERVER).env_files)
+    found = set(compose_file.service(name).env_files)
     missing, unknown = sorted(wanted - found), sorted(found - wanted)
     assert not missing and not unknown, (
-        f"{b.SERVER} reads the env files the guide creates; "
+        f"{name} reads the env files the guide creates; "
         + (f"missing: {', '.join(missing)}. " if missing else "")
         + (f"files the guide never creates: {', '.join(unknown)}" if unknown else "")
     )
 
 
-@then("the parsec-backend service gets the secrets of the CA, of its certificate and of its key")
-def backend_secrets(compose_file: ComposeFileSection) -> None:
-    server = compose_file.service(b.SERVER)
-    files = {compose_file.secrets.get(name, "").removeprefix("./") for name in server.secrets}
-    wanted = {"custom-ca.crt", "parsec-backend.crt", "parsec-backend.key"}
-    assert wanted <= files, (
-        f"{b.SERVER} gets the secrets {', '.join(sorted(wanted))}; it gets {', '.join(sorted(files))}"
-    )
+@then(server_step("the {server} service gets the secrets of the CA, of its certificate and of its key"))
+def server_secrets(compose_file: ComposeFileSection, bundle: Bundle, server_name: str) -> None:
+    name = server_named(bundle, server_name)
+    server = compose_file.service(name)
+    files = {compose_file.secrets.get(secret, "").removeprefix("./") for secret in server.secrets}
+    wanted = {"custom-ca.crt", f"{name}.crt", f"{name}.key"}
+    assert wanted <= files, f"{name} gets the secrets {', '.join(sorted(wanted))}; it gets {', '.join(sorted(files))}"
 
 
-@then("AWS_CA_BUNDLE of parsec-backend is the custom CA secret")
-def aws_ca_bundle(compose_file: ComposeFileSection) -> None:
-    value = compose_file.service(b.SERVER).environment.get("AWS_CA_BUNDLE", "")
+@then(server_step("AWS_CA_BUNDLE of {server} is the custom CA secret"))
+def aws_ca_bundle(compose_file: ComposeFileSection, bundle: Bundle, server_name: str) -> None:
+    value = compose_file.service(server_named(bundle, server_name)).environment.get("AWS_CA_BUNDLE", "")
     secret = value.removeprefix("/run/secrets/")
     assert compose_file.secrets.get(secret, "").removeprefix("./") == "custom-ca.crt", (
         f"the server trusts the S3 certificate through AWS_CA_BUNDLE=/run/secrets/<the CA secret>; it is {value!r}"

@@ -17,15 +17,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pytest_bdd import parsers, then
 
-from fixtures import bundle as b
 from fixtures.blockstore import parse_blockstore, split_escaped
+from fixtures.bundle import Bundle
 from fixtures.errors import BundleError
 from fixtures.living_guide.evidence import Evidence
 from fixtures.releases import Release
 from fixtures.sections.admin_token import TOKEN_FILE, TOKEN_VARIABLE
 from fixtures.sections.compose_file import ComposeFileSection
 from fixtures.sections.env_files import CheckFailed, EnvFileChecks, EnvFilesSection
-from steps.common import ScriptRun
+from steps.common import ScriptRun, server_named, server_step
 
 SECRETS_DIR = "/run/secrets/"
 
@@ -80,6 +80,8 @@ def _expect(holds: bool, message: str) -> None:
 
 @then(parsers.parse('"{name}" sets PARSEC_DB to the PostgreSQL database of the compose file'))
 def db_dsn(env_files: EnvFilesSection, compose_file: ComposeFileSection, env_checks: EnvFileChecks, name: str) -> None:
+    database_service = compose_file.roles.database
+
     def scheme() -> None:
         found = urlsplit(_setting(env_files.read(name), name, "PARSEC_DB")).scheme
         _expect(found in ("postgresql", "postgres"), f"PARSEC_DB is a postgresql:// URL; its scheme is {found}")
@@ -105,7 +107,7 @@ def db_dsn(env_files: EnvFilesSection, compose_file: ComposeFileSection, env_che
 
     def service_name() -> None:
         host = urlsplit(_setting(env_files.read(name), name, "PARSEC_DB")).hostname
-        _expect(host == b.DATABASE, f"PARSEC_DB reaches the service {b.DATABASE}; it names {host}")
+        _expect(host == database_service, f"PARSEC_DB reaches the service {database_service}; it names {host}")
 
     def container_port() -> None:
         port = urlsplit(_setting(env_files.read(name), name, "PARSEC_DB")).port
@@ -113,7 +115,7 @@ def db_dsn(env_files: EnvFilesSection, compose_file: ComposeFileSection, env_che
 
     def compose_login() -> None:
         found = urlsplit(_setting(env_files.read(name), name, "PARSEC_DB"))
-        db = compose_file.service(b.DATABASE).environment
+        db = compose_file.service(database_service).environment
         _expect(
             found.username == db.get("POSTGRES_USER"),
             f"PARSEC_DB's user must be the compose file's POSTGRES_USER ({db.get('POSTGRES_USER')}); "
@@ -131,7 +133,7 @@ def db_dsn(env_files: EnvFilesSection, compose_file: ComposeFileSection, env_che
 
     env_checks.require("PARSEC_DB is a postgresql:// URL", scheme)
     env_checks.require("PARSEC_DB names the database the harness checks, with the same login", same_database)
-    env_checks.example(f"PARSEC_DB reaches the service {b.DATABASE}", service_name)
+    env_checks.example(f"PARSEC_DB reaches the service {database_service}", service_name)
     env_checks.example("PARSEC_DB uses PostgreSQL's port 5432", container_port)
     env_checks.example("PARSEC_DB logs in as the compose file's POSTGRES_USER into POSTGRES_DB", compose_login)
 
@@ -160,6 +162,8 @@ def connection_limits(env_files: EnvFilesSection, env_checks: EnvFileChecks, nam
 def smtp_host(
     env_files: EnvFilesSection, compose_file: ComposeFileSection, env_checks: EnvFileChecks, name: str
 ) -> None:
+    smtp_service = compose_file.roles.smtp
+
     def address() -> str:
         env = env_files.read(name)
         host, port = _setting(env, name, "PARSEC_EMAIL_HOST"), _setting(env, name, "PARSEC_EMAIL_PORT")
@@ -196,15 +200,16 @@ def smtp_host(
     def service_name() -> None:
         env = env_files.read(name)
         host, port = env.get("PARSEC_EMAIL_HOST"), env.get("PARSEC_EMAIL_PORT", "")
-        _expect(host == b.SMTP, f"PARSEC_EMAIL_HOST must name the service {b.SMTP}; it is {host!r}")
-        ports = {p.container_port for p in compose_file.service(b.SMTP).ports}
+        _expect(host == smtp_service, f"PARSEC_EMAIL_HOST must name the service {smtp_service}; it is {host!r}")
+        ports = {p.container_port for p in compose_file.service(smtp_service).ports}
         _expect(
             port.isdigit() and int(port) in ports,
-            f"PARSEC_EMAIL_PORT must be a port {b.SMTP} serves ({', '.join(map(str, sorted(ports)))}); it is {port!r}",
+            f"PARSEC_EMAIL_PORT must be a port {smtp_service} serves ({', '.join(map(str, sorted(ports)))}); "
+            f"it is {port!r}",
         )
 
     env_checks.require("the SMTP server answers and accepts the login of the server's settings", accepts_login)
-    env_checks.example(f"PARSEC_EMAIL_HOST and PARSEC_EMAIL_PORT name the service {b.SMTP}", service_name)
+    env_checks.example(f"PARSEC_EMAIL_HOST and PARSEC_EMAIL_PORT name the service {smtp_service}", service_name)
 
 
 @then(parsers.parse('"{name}" sets the sender, the user, the password and the language of the emails'))
@@ -230,6 +235,8 @@ def smtp_identity(env_files: EnvFilesSection, env_checks: EnvFileChecks, name: s
 def blockstore(
     env_files: EnvFilesSection, compose_file: ComposeFileSection, env_checks: EnvFileChecks, name: str, bucket: str
 ) -> None:
+    s3_service = compose_file.roles.s3
+
     def store() -> object:
         value = _setting(env_files.read(name), name, "PARSEC_BLOCKSTORE")
         try:
@@ -259,7 +266,10 @@ def blockstore(
     def service_name() -> None:
         found = parse_blockstore(_setting(env_files.read(name), name, "PARSEC_BLOCKSTORE"))
         host = found.endpoint.split("://")[-1].rsplit(":", 1)[0]
-        _expect(host == b.S3, f"PARSEC_BLOCKSTORE's endpoint must be the service {b.S3}; it is {found.endpoint!r}")
+        _expect(
+            host == s3_service,
+            f"PARSEC_BLOCKSTORE's endpoint must be the service {s3_service}; it is {found.endpoint!r}",
+        )
 
     def guide_bucket() -> None:
         found = parse_blockstore(_setting(env_files.read(name), name, "PARSEC_BLOCKSTORE"))
@@ -267,7 +277,7 @@ def blockstore(
 
     def root_login() -> None:
         found = parse_blockstore(_setting(env_files.read(name), name, "PARSEC_BLOCKSTORE"))
-        s3 = compose_file.service(b.S3).environment
+        s3 = compose_file.service(s3_service).environment
         _expect(
             found.key == s3.get("MINIO_ROOT_USER"),
             f"PARSEC_BLOCKSTORE's key must be MINIO_ROOT_USER of the compose file ({s3.get('MINIO_ROOT_USER')}); "
@@ -280,7 +290,7 @@ def blockstore(
 
     env_checks.require("PARSEC_BLOCKSTORE is s3:<endpoint>:<region>:<bucket>:<key>:<secret>", parses)
     env_checks.require("PARSEC_BLOCKSTORE names the bucket and the login the harness checks", same_s3)
-    env_checks.example(f"PARSEC_BLOCKSTORE's endpoint is the service {b.S3}", service_name)
+    env_checks.example(f"PARSEC_BLOCKSTORE's endpoint is the service {s3_service}", service_name)
     env_checks.example(f"PARSEC_BLOCKSTORE's bucket is {bucket}", guide_bucket)
     env_checks.example("PARSEC_BLOCKSTORE logs in with the compose file's MINIO_ROOT_USER/PASSWORD", root_login)
 
@@ -299,10 +309,17 @@ def blockstore_escaped(env_files: EnvFilesSection, env_checks: EnvFileChecks) ->
     env_checks.require("the ':' before the S3 port is escaped as '\\:'", escaped)
 
 
-@then(parsers.parse('"{name}" sets the TLS key and certificate to the secrets of the parsec-backend service'))
+@then(server_step('"{name}" sets the TLS key and certificate to the secrets of the {server} service'))
 def tls_secrets(
-    env_files: EnvFilesSection, compose_file: ComposeFileSection, env_checks: EnvFileChecks, name: str
+    env_files: EnvFilesSection,
+    compose_file: ComposeFileSection,
+    env_checks: EnvFileChecks,
+    bundle: Bundle,
+    name: str,
+    server_name: str,
 ) -> None:
+    server_service = server_named(bundle, server_name)
+
     def files() -> tuple[str, str]:
         env = env_files.read(name)
         return _setting(env, name, "PARSEC_SSL_KEYFILE"), _setting(env, name, "PARSEC_SSL_CERTFILE")
@@ -328,34 +345,42 @@ def tls_secrets(
         mine = certificate().public_bytes(serialization.Encoding.DER)
         _expect(
             served_der == mine,
-            f"{b.SERVER} serves the certificate PARSEC_SSL_CERTFILE names ({files()[1]}); it serves another",
+            f"{server_service} serves the certificate PARSEC_SSL_CERTFILE names ({files()[1]}); it serves another",
         )
 
     def secrets_paths() -> None:
         env = env_files.read(name)
-        server = compose_file.service(b.SERVER)
-        for key, file in (("PARSEC_SSL_KEYFILE", "parsec-backend.key"), ("PARSEC_SSL_CERTFILE", "parsec-backend.crt")):
+        server = compose_file.service(server_service)
+        for key, file in (
+            ("PARSEC_SSL_KEYFILE", f"{server_service}.key"),
+            ("PARSEC_SSL_CERTFILE", f"{server_service}.crt"),
+        ):
             value = _setting(env, name, key)
             _expect(value.startswith(SECRETS_DIR), f"{key} must be a secret under {SECRETS_DIR}; it is {value!r}")
             secret = value[len(SECRETS_DIR) :]
-            _expect(secret in server.secrets, f"{key} names the secret {secret!r}, which {b.SERVER} does not get")
+            _expect(secret in server.secrets, f"{key} names the secret {secret!r}, which {server_service} does not get")
             source = compose_file.secrets.get(secret, "")
             _expect(source.removeprefix("./") == file, f"the secret {secret} should be ./{file}; it is {source!r}")
 
     env_checks.require("PARSEC_SSL_CERTFILE names a PEM certificate", lambda: None if certificate() else None)
     env_checks.require("PARSEC_SSL_KEYFILE names a key file not readable by others", key_private)
     env_checks.require("the server serves the certificate PARSEC_SSL_CERTFILE names", served)
-    env_checks.example(f"the key and certificate are the secrets under {SECRETS_DIR} of {b.SERVER}", secrets_paths)
+    env_checks.example(
+        f"the key and certificate are the secrets under {SECRETS_DIR} of {server_service}", secrets_paths
+    )
 
 
-@then(parsers.parse('"{name}" sets the server\'s public address to the address parsec-backend is published on'))
+@then(server_step('"{name}" sets the server\'s public address to the address {server} is published on'))
 def public_address(
     env_files: EnvFilesSection,
     compose_file: ComposeFileSection,
     release: Release,
     env_checks: EnvFileChecks,
+    bundle: Bundle,
     name: str,
+    server_name: str,
 ) -> None:
+    server_service = server_named(bundle, server_name)
     key = release.adapter.public_address_variable
 
     def address() -> str:
@@ -377,16 +402,16 @@ def public_address(
 
     def published() -> None:
         found = urlsplit(address())
-        ports = [(p.host_ip, p.host_port) for p in compose_file.published(b.SERVER)]
+        ports = [(p.host_ip, p.host_port) for p in compose_file.published(server_service)]
         _expect(
             any(port == found.port and ip in (None, found.hostname) for ip, port in ports),
-            f"{key} ({found.hostname}:{found.port}) must be where {b.SERVER} is published "
+            f"{key} ({found.hostname}:{found.port}) must be where {server_service} is published "
             f"({', '.join(f'{ip}:{port}' for ip, port in ports) or 'nowhere'})",
         )
 
     env_checks.require(f"{key} is a {release.adapter.address_scheme}:// address", lambda: None if address() else None)
     env_checks.require(f"{key} is the address clients use", clients_use)
-    env_checks.example(f"{key} is where the compose file publishes {b.SERVER}", published)
+    env_checks.example(f"{key} is where the compose file publishes {server_service}", published)
 
 
 @then(parsers.parse('"{name}" disables the spontaneous organization bootstrap'))

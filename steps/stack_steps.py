@@ -13,11 +13,12 @@ import requests
 from cryptography import x509
 from pytest_bdd import parsers, then, when
 
-from fixtures import bundle as b
+from fixtures.bundle import Bundle
 from fixtures.sections.server import ServerSection
 from fixtures.sections.services import ServicesSection
 from fixtures.sections.tls import TlsSection
 from fixtures.stacks.files import testinfra_host
+from steps.common import SERVER_TYPE, server_named, server_step
 
 
 def peer_certificate(host: str, port: int, ca_file: Path) -> x509.Certificate:
@@ -64,7 +65,7 @@ def postgres_accepts(services: ServicesSection) -> None:
         connect_as_compose_user(services)
     except psycopg.OperationalError as exc:
         raise AssertionError(
-            f"{b.DATABASE} refuses the compose file's POSTGRES_USER and POSTGRES_PASSWORD: {exc}"
+            f"{services.roles.database} refuses the compose file's POSTGRES_USER and POSTGRES_PASSWORD: {exc}"
         ) from None
 
 
@@ -75,31 +76,33 @@ def postgres_refuses(services: ServicesSection) -> None:
     except psycopg.OperationalError as exc:
         assert "password authentication failed" in str(exc), f"the connection failed, but not on the password: {exc}"
         return
-    raise AssertionError(f"{b.DATABASE} accepted a wrong password: password authentication is not enforced")
+    raise AssertionError(
+        f"{services.roles.database} accepted a wrong password: password authentication is not enforced"
+    )
 
 
 @then("parsec-s3 answers HTTPS with a certificate that verifies against the custom CA")
 def s3_https(services: ServicesSection, tls: TlsSection) -> None:
-    endpoint = services.service(b.S3).endpoint
+    s3 = services.roles.s3
+    endpoint = services.service(s3).endpoint
     ca = tls.ca_file()
     presented = peer_certificate(endpoint.host, endpoint.port, ca)
-    expected = x509.load_pem_x509_certificate(tls.path("parsec-s3.crt").read_bytes())
-    assert presented == expected, (
-        f"{b.S3} should present parsec-s3.crt; it presents {presented.subject.rfc4514_string()}"
-    )
+    expected = x509.load_pem_x509_certificate(tls.path(f"{s3}.crt").read_bytes())
+    assert presented == expected, f"{s3} should present {s3}.crt; it presents {presented.subject.rfc4514_string()}"
     reply = requests.get(f"https://{endpoint}/", verify=str(ca), timeout=5)
-    assert reply.status_code < 500, f"{b.S3} answers HTTPS with {reply.status_code}"
+    assert reply.status_code < 500, f"{s3} answers HTTPS with {reply.status_code}"
 
 
 @then("parsec-smtp answers EHLO")
 def smtp_ehlo(services: ServicesSection) -> None:
-    endpoint = services.service(b.SMTP).endpoint
+    smtp_service = services.roles.smtp
+    endpoint = services.service(smtp_service).endpoint
     try:
         with smtplib.SMTP(endpoint.host, endpoint.port, timeout=5) as smtp:
             code, _ = smtp.ehlo()
     except (OSError, smtplib.SMTPException) as exc:
-        raise AssertionError(f"{b.SMTP} does not answer SMTP on {endpoint}: {exc}") from None
-    assert code == 250, f"{b.SMTP} answers EHLO with {code}, not 250"
+        raise AssertionError(f"{smtp_service} does not answer SMTP on {endpoint}: {exc}") from None
+    assert code == 250, f"{smtp_service} answers EHLO with {code}, not 250"
 
 
 @then("the mail web interface of parsec-smtp answers")
@@ -107,29 +110,38 @@ def mail_api(services: ServicesSection) -> None:
     services.mailbox().messages()
 
 
-@when("I restart parsec-backend")
-def restart_backend(server: ServerSection) -> None:
+@when(server_step("I restart {server}"))
+def restart_server(server: ServerSection, bundle: Bundle, server_name: str) -> None:
+    server_named(bundle, server_name)
     server.restart()
 
 
-@then("parsec-backend serves HTTPS on the address it is published on")
-def backend_https(server: ServerSection, tls: TlsSection) -> None:
+@then(server_step("{server} serves HTTPS on the address it is published on"))
+def server_https(server: ServerSection, tls: TlsSection, bundle: Bundle, server_name: str) -> None:
+    name = server_named(bundle, server_name)
     url = server.https_url()
     try:
         reply = requests.get(url + "/", verify=str(tls.ca_file()), timeout=5)
     except requests.RequestException as exc:
-        raise AssertionError(f"{b.SERVER} does not answer HTTPS at {url}: {exc}") from None
-    assert reply.status_code == 200, f"{b.SERVER} answers GET / with {reply.status_code}, not 200"
+        raise AssertionError(f"{name} does not answer HTTPS at {url}: {exc}") from None
+    assert reply.status_code == 200, f"{name} answers GET / with {reply.status_code}, not 200"
 
 
-@then("parsec-backend presents the certificate of parsec-backend, issued by the custom CA")
-def backend_certificate(server: ServerSection, tls: TlsSection) -> None:
+@then(
+    parsers.parse(
+        "{server_name:Server} presents the certificate of {certificate_of:Server}, issued by the custom CA",
+        extra_types=SERVER_TYPE,
+    )
+)
+def server_certificate(
+    server: ServerSection, tls: TlsSection, bundle: Bundle, server_name: str, certificate_of: str
+) -> None:
+    name = server_named(bundle, server_name)
+    server_named(bundle, certificate_of)
     address = urlsplit(server.https_url())
     presented = peer_certificate(address.hostname or "", address.port or 443, tls.ca_file())
-    expected = x509.load_pem_x509_certificate(tls.path("parsec-backend.crt").read_bytes())
-    assert presented == expected, (
-        f"{b.SERVER} should present parsec-backend.crt; it presents {presented.subject.rfc4514_string()}"
-    )
+    expected = x509.load_pem_x509_certificate(tls.path(f"{name}.crt").read_bytes())
+    assert presented == expected, f"{name} should present {name}.crt; it presents {presented.subject.rfc4514_string()}"
 
 
 def _bound_addresses(host_spec: str, port: int) -> list[str]:

@@ -29,7 +29,8 @@ from typing import NamedTuple
 
 from fixtures import DEFAULT_BUNDLE as BUNDLE
 from fixtures import PROJECT_ROOT as PROJECT
-from fixtures.editions import DEFAULT_EDITION
+from fixtures.editions import DEFAULT_EDITION, EDITIONS, Edition, edition_for
+from fixtures.releases import adapter_for
 
 FEATURES = DEFAULT_EDITION.features_dir  # the default release's (2.16.3) edition of the guide
 
@@ -79,8 +80,8 @@ def feature_scenarios(features: Path = FEATURES) -> dict[str, Scenario]:
 
 
 def not_in_the_features(scenarios: Iterable[Scenario]) -> list[str]:
-    """The ``scenarios`` no feature has (a renamed scenario, or a typo in a self-test)."""
-    known = set(feature_scenarios().values())
+    """The ``scenarios`` no feature of any edition has (a renamed scenario, or a typo in a self-test)."""
+    known = {s for edition in EDITIONS.values() for s in feature_scenarios(edition.features_dir).values()}
     return sorted({str(s) for s in scenarios if s not in known})
 
 
@@ -95,6 +96,7 @@ class FeatureRun:
     returncode: int
     output: str
     reports_dir: Path
+    features_dir: Path = FEATURES  # the features of the edition the child ran
 
     @functools.cached_property
     def scenarios(self) -> dict[Scenario, Outcome]:
@@ -111,8 +113,8 @@ class FeatureRun:
                         f"{scenario}: cucumber.json says {'failed' if failed else 'not failed'}, junit.xml {state}"
                     )
                 message = "\n".join(part for part in (error, "" if state == "failed" else message) if part)
-            elif state in ("skipped", "error") and test in feature_scenarios():
-                scenario = feature_scenarios()[test]  # it ended before its first step
+            elif state in ("skipped", "error") and test in feature_scenarios(self.features_dir):
+                scenario = feature_scenarios(self.features_dir)[test]  # it ended before its first step
             else:
                 absent = "cucumber.json does not" if state in ("passed", "failed") else "nor do the features"
                 disagreements.append(f"junit.xml has {test} ({state}); {absent}")
@@ -201,6 +203,15 @@ def replace_in(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
+def _edition_of(args: tuple[str, ...]) -> Edition:
+    """The guide edition a child run with ``args`` follows: its release's (``--parsec-version``, a wheel's name)."""
+    if "--parsec-version" in args:
+        return edition_for(adapter_for(args[args.index("--parsec-version") + 1]))
+    if "--parsec-wheel" in args:  # parsec_cloud-<version>-<tags>.whl
+        return edition_for(adapter_for(Path(args[args.index("--parsec-wheel") + 1]).name.split("-")[1]))
+    return DEFAULT_EDITION
+
+
 def run_features(
     tmp_path: Path,
     *args: str,
@@ -222,4 +233,5 @@ def run_features(
         env={**os.environ, **(env or {})},
         check=False,
     )
-    return FeatureRun(result.returncode, result.stdout + result.stderr, reports)
+    edition = _edition_of(args)
+    return FeatureRun(result.returncode, result.stdout + result.stderr, reports, edition.features_dir)

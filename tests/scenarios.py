@@ -46,3 +46,9 @@ ORG_WRONG_TOKEN = Scenario("Create the first organization", "A wrong administrat
 ORG_ONLY_ADMIN = Scenario("Create the first organization", "Only the administrator creates organizations")
 USER_JOIN = Scenario("Add the first user to the organization", "Join the organization with the bootstrap link")
 USER_INVITATION = Scenario("Add the first user to the organization", "The server sends the invitation mail")
+
+# The 3.9 edition (Parsec 3.x, features/guide-3.9/).
+V39_ENV_SERVER = Scenario("Set up the env files", "Parsec env file")
+V39_S3_RESTART = Scenario("Create the S3 Bucket", "Restart the parsec-server")
+V39_S3_BLOCKS = Scenario("Create the S3 Bucket", "The server stores the data blocks in the bucket")
+V39_ORG_ONLY_ADMIN = Scenario("Create an Organization", "Only the administrator creates organizations")

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import bundle as b
 from fixtures.addresses import resolve
 from fixtures.bundle import Bundle
 from fixtures.deployment_file import load
@@ -25,6 +24,8 @@ from fixtures.releases.source import from_version
 from fixtures.stacks.external import ExternalStack
 from fixtures.stacks.local import LocalStack
 from tests.runner import BUNDLE
+
+ROLES = DEFAULT_EDITION.roles  # the 2.16 bundle's service names
 
 COMPOSE = "parsec-server.docker.yaml"
 
@@ -45,23 +46,23 @@ def _local(tmp_path: Path, edit: tuple[str, str] | None = None) -> LocalStack:
 
 def test_local_expects_the_address_the_compose_file_publishes(tmp_path: Path) -> None:
     stack = _local(tmp_path)
-    checks = stack.bound_sockets(b.SMTP)
+    checks = stack.bound_sockets(ROLES.smtp)
     assert [(c.port, c.addresses) for c in checks] == [
-        (stack.ports[b.SMTP][1025], ("127.0.0.1",)),
-        (stack.ports[b.SMTP][8025], ("127.0.0.1",)),
+        (stack.ports[ROLES.smtp][1025], ("127.0.0.1",)),
+        (stack.ports[ROLES.smtp][8025], ("127.0.0.1",)),
     ]
     assert "parsec-server.docker.yaml publishes parsec-smtp's port 1025 on 127.0.0.1" in checks[0].why
 
 
 def test_local_does_not_check_a_binding_it_chose(tmp_path: Path) -> None:
     with pytest.raises(NotChecked, match="publishes no port 5432 of parsec-postgres: the local stack chose"):
-        _local(tmp_path).bound_sockets(b.DATABASE)
+        _local(tmp_path).bound_sockets(ROLES.database)
 
 
 def test_local_says_why_a_wider_publication_is_not_checked_on_the_socket(tmp_path: Path) -> None:
     stack = _local(tmp_path, ("- 127.0.0.1:6777:6777", '- "6777:6777"'))
     with pytest.raises(NotChecked, match="publishes parsec-backend's port 6777 on all interfaces; the local stack"):
-        stack.bound_sockets(b.SERVER)
+        stack.bound_sockets(ROLES.server)
 
 
 def test_a_host_name_is_resolved() -> None:
@@ -77,14 +78,16 @@ def _external(tmp_path: Path, server_url: str) -> ExternalStack:
         encoding="utf-8",
     )
     release = Release(from_version("2.16.3"), cache_dir=tmp_path, progress=Progress(lambda line: None))
-    return ExternalStack(load(toml, {"T": "token"}), tmp_path / "mirror", release, allow_writes=False)
+    return ExternalStack(
+        load(toml, {"T": "token"}), tmp_path / "mirror", release, roles=DEFAULT_EDITION.roles, allow_writes=False
+    )
 
 
 def test_external_resolves_the_host_name_it_reaches_a_service_at(tmp_path: Path) -> None:
-    (check,) = _external(tmp_path, "parsec://localhost:1").bound_sockets(b.SERVER)
+    (check,) = _external(tmp_path, "parsec://localhost:1").bound_sockets(ROLES.server)
     assert check.port == 1 and "127.0.0.1" in check.addresses, check
 
 
 def test_external_fails_on_a_host_name_that_does_not_resolve(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="no-such-host.invalid does not resolve here"):
-        _external(tmp_path, "parsec://no-such-host.invalid:1").bound_sockets(b.SERVER)
+        _external(tmp_path, "parsec://no-such-host.invalid:1").bound_sockets(ROLES.server)

@@ -13,11 +13,13 @@ from fixtures.bundle import Bundle, PortMapping
 from fixtures.editions import DEFAULT_EDITION
 from fixtures.errors import BundleError
 
+ROLES = DEFAULT_EDITION.roles  # the 2.16 bundle's service names
+
 
 def test_the_guides_bundle() -> None:
     bundle = Bundle.load(GUIDE_BUNDLE, DEFAULT_EDITION.roles)
-    assert set(bundle.services) == set(b.GUIDE_SERVICES)
-    server = bundle.service(b.SERVER)
+    assert set(bundle.services) == set(ROLES.services)
+    server = bundle.service(ROLES.server)
     assert server.env_files == (
         "parsec.env",
         "parsec-s3.env",
@@ -27,7 +29,7 @@ def test_the_guides_bundle() -> None:
     )
     assert set(server.secrets) == {"mini-ca-crt", "parsec-pem-crt", "parsec-pem-key"}
     assert bundle.secrets["parsec-pem-key"] == "./parsec-backend.key"
-    assert bundle.service(b.S3).mount_source("public.crt") == "./parsec-s3.crt"
+    assert bundle.service(ROLES.s3).mount_source("public.crt") == "./parsec-s3.crt"
     assert server.published(6777) == PortMapping(6777, 6777, "127.0.0.1")
 
 
@@ -39,7 +41,7 @@ def test_referenced_files() -> None:
 def test_merged_env_follows_compose_order(tmp_path: Path) -> None:
     shutil.copytree(GUIDE_BUNDLE, tmp_path / "b")
     (tmp_path / "b" / "parsec-admin-token.env").write_text("PARSEC_ADMINISTRATION_TOKEN=abcd\n")
-    env = Bundle.load(tmp_path / "b", DEFAULT_EDITION.roles).merged_env(b.SERVER, tmp_path / "b")
+    env = Bundle.load(tmp_path / "b", DEFAULT_EDITION.roles).merged_env(ROLES.server, tmp_path / "b")
     assert env["PARSEC_ADMINISTRATION_TOKEN"] == "abcd"
     assert env["PARSEC_BLOCKSTORE"].startswith("s3:parsec-s3\\:9000")
     assert env["AWS_CA_BUNDLE"] == "/run/secrets/mini-ca-crt"  # environment comes after env_file
@@ -79,4 +81,4 @@ def test_invalid_yaml(tmp_path: Path) -> None:
 def test_unknown_service(tmp_path: Path) -> None:
     (tmp_path / b.COMPOSE_FILE).write_text("services:\n  other: {image: x:1}\n")
     with pytest.raises(BundleError, match="declares no service 'parsec-smtp'"):
-        Bundle.load(tmp_path, DEFAULT_EDITION.roles).service(b.SMTP)
+        Bundle.load(tmp_path, DEFAULT_EDITION.roles).service(ROLES.smtp)

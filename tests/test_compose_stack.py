@@ -34,10 +34,12 @@ from fixtures.stacks.compose import OVERRIDE_FILE, ComposeStack
 from fixtures.stacks.compose import SERVER_VERSION_SCRIPT as VERSION
 from tests.runner import BUNDLE, run_features
 
+ROLES = DEFAULT_EDITION.roles  # the 2.16 bundle's service names
 PROJECT_NAME = "parsec-acceptance-test"
 
 FAKE_DOCKER = """#!{python}
 import json, os, sys
+
 args = sys.argv[1:]
 if args[:1] == ["version"]:  # the engine answers
     print("fake-engine 1.0")
@@ -128,11 +130,12 @@ def test_the_bundle_and_the_override_validate_after_the_guides_steps(
     assert ran.returncode == 0, f"docker compose config refuses the bundle with the override:\n{ran.stderr}"
     config = json.loads(ran.stdout)
     assert config["name"] == PROJECT_NAME
-    roles = stack.bundle.roles
+    roles = stack.roles
     assert set(config["services"]) == set(roles.services), "the override adds no service"
     for name, service in config["services"].items():
         assert service["container_name"] == f"{PROJECT_NAME}-{name}", "container names are the project's own"
-        published = {(p["host_ip"], int(p["published"]), p["target"]) for p in service.get("ports", [])}
+        published = {(p.get("host_ip"), int(p["published"]), p["target"]) for p in service.get("ports", [])}
+        # the guide publishes its proxy on every interface: here on 127.0.0.1, for this machine only
         expected = {("127.0.0.1", port, container) for container, port in stack.ports[name].items()}
         assert published == expected, f"{name}: the override replaces the guide's ports with free loopback ones"
     server = config["services"][roles.server]
@@ -213,7 +216,7 @@ def test_the_override_keeps_the_guides_tags_readable() -> None:
 
     text = yaml.safe_dump(override_document(stack.bundle, stack.ports, PROJECT_NAME, stack.public_address()))
     assert "!override" in text
-    assert yaml.load(text, Loader=Loader)["services"][b.SMTP]["ports"][0].startswith("127.0.0.1:")
+    assert yaml.load(text, Loader=Loader)["services"][ROLES.smtp]["ports"][0].startswith("127.0.0.1:")
 
 
 # -- the command lines -------------------------------------------------------------------------
@@ -252,7 +255,7 @@ def test_the_exact_command_lines(fake_docker: Path, tmp_path: Path, monkeypatch:
         [*prefix, "run", "--rm", "--no-deps", "--entrypoint", "python", "parsec-backend", "-I", "-c", VERSION],
         [*prefix, "run", "--rm", "parsec-backend", "migrate"],
         [*prefix, "restart", "parsec-backend"],
-        *([*prefix, "logs", "--no-color", "--no-log-prefix", name] for name in b.GUIDE_SERVICES),  # kept in workdir
+        *([*prefix, "logs", "--no-color", "--no-log-prefix", name] for name in ROLES.services),  # kept in workdir
         [*prefix, "down", "-v"],
     ]
     assert result.argv_display.endswith("run --rm parsec-backend migrate")
@@ -360,7 +363,7 @@ def _edited_bundle(tmp_path: Path, old: str, new: str) -> Bundle:
 
 def test_network_mode_host_is_published_on_every_interface(tmp_path: Path) -> None:
     bundle = _edited_bundle(tmp_path, "    container_name: parsec-postgres\n", "    network_mode: host\n")
-    postgres = bundle.service(b.DATABASE)
+    postgres = bundle.service(ROLES.database)
     assert postgres.host_network
     mapping = postgres.published(5432)
     assert mapping is not None and not mapping.loopback_only, "a host-network service is reachable on every interface"
@@ -373,14 +376,14 @@ def test_interpolation_and_extends_come_from_the_compose_cli(tmp_path: Path, mon
         "      - 127.0.0.1:9090:9090\n",
         "      - ${CONSOLE_IP:-127.0.0.1}:9090:9090\n",
     )
-    console = bundle.service(b.S3).published(9090)
+    console = bundle.service(ROLES.s3).published(9090)
     assert console is not None and console.host_ip == "0.0.0.0", "the variable is interpolated as compose does"
     extended = _edited_bundle(
         tmp_path / "x",
         "  parsec-smtp:\n    image: mailhog/mailhog:v1.0.1\n",
         "  parsec-smtp:\n    extends: {service: parsec-s3}\n    image: mailhog/mailhog:v1.0.1\n",
     )
-    assert extended.service(b.SMTP).environment.get("MINIO_ROOT_USER") == "S3_ROOT_USER", "extends is applied"
+    assert extended.service(ROLES.smtp).environment.get("MINIO_ROOT_USER") == "S3_ROOT_USER", "extends is applied"
 
 
 def test_a_candidate_wheel_with_pulled_images_is_refused_in_one_line(tmp_path: Path) -> None:

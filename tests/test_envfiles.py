@@ -52,3 +52,17 @@ def test_unreadable_file_is_a_bundle_error(tmp_path: Path) -> None:
     (tmp_path / "bin.env").write_bytes(b"\xff\xfe\x00")
     with pytest.raises(BundleError, match="cannot be read"):
         read_env_file(tmp_path / "bin.env")
+
+
+def test_earlier_lines_are_interpolated_as_compose_does_outside_single_quotes() -> None:
+    text = "A=1\nB=\"x${A}y\\$A\"\nC='${A}'\nD=$A$UNSET.\n"
+    assert parse_env_text(text) == {"A": "1", "B": "x1y$A", "C": "${A}", "D": "1."}
+
+
+def test_the_guides_cipher_list_is_built_line_by_line() -> None:
+    from fixtures.editions import EDITIONS
+
+    env = read_env_file(EDITIONS["3.9"].bundle_dir / "parsec.env")
+    ciphers = env["PARSEC_SSL_CIPHERS"].split(",")
+    assert ciphers[0] == "TLS_AES_256_GCM_SHA384" and ciphers[-1] == "ECDHE-RSA-CHACHA20-POLY1305"
+    assert len(ciphers) == 12 and "$" not in env["PARSEC_SSL_CIPHERS"]

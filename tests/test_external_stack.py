@@ -24,8 +24,8 @@ import psycopg
 import pytest
 from botocore.config import Config
 
-from fixtures import bundle as b
 from fixtures.deployment_file import ENV_DSN, ENV_S3_KEY, ENV_S3_SECRET, ENV_TOKEN, load
+from fixtures.editions import DEFAULT_EDITION
 from fixtures.errors import NotChecked
 from fixtures.progress import Progress
 from fixtures.releases import Release
@@ -54,6 +54,7 @@ from tests.scenarios import (
     USER_JOIN,
 )
 
+ROLES = DEFAULT_EDITION.roles  # the 2.16 bundle's service names
 CHECK_COMMAND = re.compile(r"^check it with: (.+)$", re.MULTILINE)
 STOP_COMMAND = re.compile(r"^stop it with: (.+)$", re.MULTILINE)
 
@@ -295,7 +296,9 @@ def _stack(tmp_path: Path, text: str = "", *, allow_writes: bool = False) -> Ext
         '[server]\nurl = "parsec://127.0.0.1:1"\nca_file = "ca.crt"\nadmin_token_env = "T"\n' + text, encoding="utf-8"
     )
     release = Release(from_version("2.16.3"), cache_dir=tmp_path, progress=Progress(lambda line: None))
-    return ExternalStack(load(toml, {"T": "token"}), tmp_path / "mirror", release, allow_writes=allow_writes)
+    return ExternalStack(
+        load(toml, {"T": "token"}), tmp_path / "mirror", release, roles=DEFAULT_EDITION.roles, allow_writes=allow_writes
+    )
 
 
 @pytest.mark.parametrize(
@@ -304,8 +307,8 @@ def _stack(tmp_path: Path, text: str = "", *, allow_writes: bool = False) -> Ext
         (lambda s: s.s3_access(), "names no [s3]"),
         (lambda s: s.database_dsn("x"), "names no [database]"),
         (lambda s: s.mail_api_url, "names no [mail] api_url"),
-        (lambda s: s.service(b.SMTP), "names no [mail] smtp"),
-        (lambda s: s.bound_sockets(b.SERVER), "names no [host]"),
+        (lambda s: s.service(ROLES.smtp), "names no [mail] smtp"),
+        (lambda s: s.bound_sockets(ROLES.server), "names no [host]"),
         (lambda s: s.invitation_address("invitee@example.com"), "give --invite-email"),
         (lambda s: s.guide_files().path("parsec.env"), "names no [host] (url, files)"),
         (lambda s: s.guide_files().path("parsec-backend.key"), "never copies it off the deployment's host"),

@@ -79,7 +79,7 @@ def test_the_given_wheel_is_the_release_that_runs(tmp_path: Path) -> None:
     workdir = parent / "work"
     try:
         run = run_features(tmp_path, "--parsec-wheel", str(wheel), "--workdir", str(workdir), timeout=600)
-        server_log = (workdir / "services" / "parsec-backend" / "server.log").read_text(encoding="utf-8")
+        server_log = (workdir / "services" / "parsec-server" / "server.log").read_text(encoding="utf-8")
     finally:
         shutil.rmtree(parent)
 

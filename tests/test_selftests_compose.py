@@ -35,6 +35,8 @@ from fixtures.stacks.compose import OVERRIDE_FILE, ComposeStack
 from tests.runner import FeatureRun, broken_bundle, replace_in, run_features
 from tests.scenarios import DB_MIGRATIONS, S3_RESTART, SERVICES_UP
 
+ROLES = DEFAULT_EDITION.roles  # the 2.16 bundle's service names
+
 pytestmark = pytest.mark.selftest
 
 V2 = BUNDLES_DIR / "v2"
@@ -61,7 +63,7 @@ def images(engine_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
     progress = Progress(print)
     builder = ImageBuilder(tmp_path_factory.mktemp("images"), progress)
     base = builder.base()
-    built = builder.stand_ins(base)
+    built = builder.stand_ins(base, DEFAULT_EDITION.roles)
     release = Release(from_version("3.9.3"), cache_dir=default_cache_dir(), progress=progress)
     built["server-3.9.3"] = builder.server(base, release).tag
     return built
@@ -104,8 +106,11 @@ def test_pull_refuses_a_server_image_of_another_release(
 ) -> None:
     """``--compose-images pull`` with the bundle's pinned names: the server's version is read in its container."""
     bundle = b.Bundle.load(V2, DEFAULT_EDITION.roles)
-    pinned = {name: bundle.service(name).image for name in b.GUIDE_SERVICES}
-    sources = {**{name: images[name] for name in (b.DATABASE, b.S3, b.SMTP)}, b.SERVER: images["server-3.9.3"]}
+    pinned = {name: bundle.service(name).image for name in ROLES.services}
+    sources = {
+        **{name: images[name] for name in (ROLES.database, ROLES.s3, ROLES.smtp)},
+        ROLES.server: images["server-3.9.3"],
+    }
     for name, image in pinned.items():
         assert _docker("tag", sources[name], image).returncode == 0
     try:
@@ -193,7 +198,7 @@ def test_the_candidate_wheel_runs_inside_the_container(tmp_path: Path, engine_en
     )
     assert run.returncode == 0, run.output[-3000:]
     assert f"the parsec-backend container runs parsec-cloud {CANDIDATE}" in run.output
-    server_log = (workdir / "services" / b.SERVER / "container.log").read_text(encoding="utf-8")
+    server_log = (workdir / "services" / ROLES.server / "container.log").read_text(encoding="utf-8")
     assert f"Starting Parsec server ({MARKER})" in server_log, "the server that ran in the container is not the wheel's"
     assert not _left_behind(run), _left_behind(run)
 

@@ -1,10 +1,10 @@
-"""Self-tests of the 3.x bundle: the mistakes of a 2.x deployment moved to 3.x are caught.
+"""Self-tests of the 3.9 edition's bundle (compose/v3.9): the mistakes of a 2.x deployment moved to 3.x are caught.
 
 The checks are the same for every generation (tests/test_selftests.py breaks the 2.x bundle);
 these break what only 3.x has (its public address variable, its required account seed) and what
 the 3.x adapter does through the release's bindings (writing a block, bootstrapping without a
-token).
-The healthy 3.x bundle is CI's own full run of ``pytest features/ --parsec-version 3.9.3``.
+token), and run the 3.9 edition's features (features/guide-3.9/) on them.
+The healthy 3.9 bundle is CI's own full run of ``pytest features/ --parsec-version 3.9.3``.
 """
 
 from __future__ import annotations
@@ -15,18 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import BUNDLES_DIR
+from fixtures.editions import EDITIONS
 from tests.runner import FeatureRun, broken_bundle, not_in_the_features, replace_in, run_features
 from tests.scenarios import (
-    ENV_PARSEC,
-    ORG_ONLY_ADMIN,
-    S3_BLOCKS,
-    S3_RESTART,
+    V39_ENV_SERVER,
+    V39_ORG_ONLY_ADMIN,
+    V39_S3_BLOCKS,
+    V39_S3_RESTART,
 )
 
 pytestmark = pytest.mark.selftest
 
-V3 = BUNDLES_DIR / "v3"
+V3 = EDITIONS["3.9"].bundle_dir
 VERSION = "3.9.3"
 
 
@@ -39,7 +39,8 @@ def _no_seed(bundle: Path) -> None:
     """gen-admin-token.sh as 2.x wrote it: no account seed, which 3.x requires."""
     replace_in(
         bundle / "gen-admin-token.sh",
-        '        echo "PARSEC_FAKE_ACCOUNT_PASSWORD_ALGORITHM_SEED=$SEED" >> "$ENV_FILE"\n',
+        '    echo "PARSEC_FAKE_ACCOUNT_PASSWORD_ALGORITHM_SEED=$PARSEC_FAKE_ACCOUNT_PASSWORD_ALGORITHM_SEED"'
+        " >> $ENV_FILE\n",
         "",
     )
 
@@ -72,25 +73,25 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, FeatureRun]:
 
 
 def test_the_scenarios_named_here_are_in_the_features() -> None:
-    missing = not_in_the_features((ENV_PARSEC, S3_RESTART, S3_BLOCKS, ORG_ONLY_ADMIN))
+    missing = not_in_the_features((V39_ENV_SERVER, V39_S3_RESTART, V39_S3_BLOCKS, V39_ORG_ONLY_ADMIN))
     assert not missing, f"this module names scenarios no feature has: {', '.join(missing)}"
 
 
 def test_the_2x_address_variable_fails_the_server_configuration(runs: dict[str, FeatureRun]) -> None:
     run = runs["address"]
-    assert run.failed() == [ENV_PARSEC], run.output[-3000:]
+    assert run.failed() == [V39_ENV_SERVER], run.output[-3000:]
     assert "PARSEC_SERVER_ADDR" in run.output, run.output[-3000:]
 
 
 def test_a_missing_account_seed_stops_the_server_from_starting(runs: dict[str, FeatureRun]) -> None:
     run = runs["seed"]
     # Both scenarios of the section that need the server running.
-    assert sorted(run.failed()) == sorted([S3_RESTART, S3_BLOCKS]), run.output[-3000:]
+    assert sorted(run.failed()) == sorted([V39_S3_RESTART, V39_S3_BLOCKS]), run.output[-3000:]
     assert "PARSEC_FAKE_ACCOUNT_PASSWORD_ALGORITHM_SEED" in run.output, run.output[-3000:]
 
 
 def test_blocks_elsewhere_and_an_open_bootstrap_are_caught_through_the_bindings(runs: dict[str, FeatureRun]) -> None:
     run = runs["server"]
-    assert sorted(run.failed()) == sorted([ORG_ONLY_ADMIN, S3_BLOCKS]), run.output[-3000:]
+    assert sorted(run.failed()) == sorted([V39_ORG_ONLY_ADMIN, V39_S3_BLOCKS]), run.output[-3000:]
     assert "it got no new object" in run.output, run.output[-3000:]
     assert "an organization the administrator never created" in run.output, run.output[-3000:]

@@ -1,1 +1,0 @@
-../v2/setup-tls.sh
