@@ -192,13 +192,14 @@ def test_the_candidate_wheel_runs_inside_the_container(tmp_path: Path, engine_en
         "--workdir",
         str(workdir),
         "-k",
-        "restart_the_parsecbackend",  # the server started in its container; the full guide is CI's run
+        "restart_the_parsecserver",  # a 3.x candidate: the 3.9 edition; the full guide is CI's run
         env=engine_env,
         timeout=900,
     )
     assert run.returncode == 0, run.output[-3000:]
-    assert f"the parsec-backend container runs parsec-cloud {CANDIDATE}" in run.output
-    server_log = (workdir / "services" / ROLES.server / "container.log").read_text(encoding="utf-8")
+    server = EDITIONS["3.9"].roles.server
+    assert f"the {server} container runs parsec-cloud {CANDIDATE}" in run.output
+    server_log = (workdir / "services" / server / "container.log").read_text(encoding="utf-8")
     assert f"Starting Parsec server ({MARKER})" in server_log, "the server that ran in the container is not the wheel's"
     assert not _left_behind(run), _left_behind(run)
 
