@@ -130,21 +130,50 @@ def test_the_bundle_and_the_override_validate_after_the_guides_steps(
     assert ran.returncode == 0, f"docker compose config refuses the bundle with the override:\n{ran.stderr}"
     config = json.loads(ran.stdout)
     assert config["name"] == PROJECT_NAME
-    assert set(config["services"]) == set(stack.roles.services), "the override adds no service"
+    roles = stack.roles
+    assert set(config["services"]) == set(roles.services), "the override adds no service"
     for name, service in config["services"].items():
         assert service["container_name"] == f"{PROJECT_NAME}-{name}", "container names are the project's own"
         published = {(p.get("host_ip"), int(p["published"]), p["target"]) for p in service.get("ports", [])}
-        ip = None if name == stack.roles.proxy else "127.0.0.1"  # the guide publishes its proxy on every interface
-        expected = {(ip, port, container) for container, port in stack.ports[name].items()}
+        # the guide publishes its proxy on every interface: here on 127.0.0.1, for this machine only
+        expected = {("127.0.0.1", port, container) for container, port in stack.ports[name].items()}
         assert published == expected, f"{name}: the override replaces the guide's ports with free loopback ones"
-    server = config["services"][stack.roles.server]
-    public = f"{adapter.address_scheme}://127.0.0.1:{stack.ports[stack.roles.server][6777]}"
-    assert server["environment"][adapter.public_address_variable] == public, (
-        "the server's public address follows its published port"
-    )
+    server = config["services"][roles.server]
+    if roles.proxy is None:  # clients reach the server on its published port
+        public = f"{adapter.address_scheme}://127.0.0.1:{stack.ports[roles.server][6777]}"
+        assert server["environment"][adapter.public_address_variable] == public, (
+            "the server's public address follows its published port"
+        )
+    else:  # clients reach the proxy by the public address's name, on the port standing for 443
+        public = stack.bundle.merged_env(roles.server, after_the_guide)[adapter.public_address_variable]
+        assert server["environment"][adapter.public_address_variable] == public, "the public address stays the guide's"
+        assert set(stack.ports[roles.proxy]) == {80, 443}, "the proxy's 80 and 443 both on free loopback ports"
     assert server["environment"]["AWS_CA_BUNDLE"] == "/run/secrets/mini-ca-crt", "the bundle's environment stays"
-    assert server["image"] == stack.bundle.service(stack.roles.server).image, "the bundle's image stays"
+    assert server["image"] == stack.bundle.service(roles.server).image, "the bundle's image stays"
     assert server["image"].startswith(adapter.server_image + ":"), "the release generation's server image"
+
+
+def test_host_processes_reach_the_services_where_compose_publishes_them(
+    compose_cli: tuple[list[str], dict[str, str]], after_the_guide: Path, version: str
+) -> None:
+    """``rewrite_env`` (the Linux path's env files): each service at the 127.0.0.1 port compose publishes."""
+    stack = _stack(after_the_guide, version=version)
+    ran = _config(compose_cli, after_the_guide / b.COMPOSE_FILE, stack.write_override())
+    assert ran.returncode == 0, ran.stderr
+    published = {
+        (name, p["target"]): f"{p['host_ip']}:{p['published']}"
+        for name, service in json.loads(ran.stdout)["services"].items()
+        for p in service.get("ports", [])
+    }
+    roles = stack.bundle.roles
+    env = stack.rewrite_env(stack.bundle.merged_env(roles.server, after_the_guide))
+    database = published[(roles.database, 5432)]
+    s3 = published[(roles.s3, 9000)].replace(":", "\\:")
+    assert any(f"@{database}/" in value for value in env.values()), f"the database URL names {database}: {env}"
+    assert any(s3 in value for value in env.values()), f"the blockstore names {s3}: {env}"
+    smtp = published[(roles.smtp, 1025)]
+    found = {f"{env[key]}:{env.get(key[: -len('HOST')] + 'PORT')}" for key in env if key.endswith("EMAIL_HOST")}
+    assert found == {smtp}, f"the SMTP server is at {smtp}, not {found}"
 
 
 def test_the_bundle_alone_validates_after_the_guides_steps(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,13 +22,16 @@ import pytest
 
 from fixtures import BUNDLES_DIR
 from fixtures import bundle as b
-from fixtures.editions import DEFAULT_EDITION
+from fixtures.editions import DEFAULT_EDITION, EDITIONS
+from fixtures.errors import ServiceNotReady
 from fixtures.images.build import ImageBuilder
 from fixtures.progress import Progress
 from fixtures.releases import Release
 from fixtures.releases.source import from_version
 from fixtures.releases.venvs import default_cache_dir
-from fixtures.services.engine import Engine, engine_version
+from fixtures.services.compose import ComposeProject
+from fixtures.services.engine import Engine, compose_command, engine_version
+from fixtures.stacks.compose import OVERRIDE_FILE, ComposeStack
 from tests.runner import FeatureRun, broken_bundle, replace_in, run_features
 from tests.scenarios import DB_MIGRATIONS, S3_RESTART, SERVICES_UP
 
@@ -188,13 +192,14 @@ def test_the_candidate_wheel_runs_inside_the_container(tmp_path: Path, engine_en
         "--workdir",
         str(workdir),
         "-k",
-        "restart_the_parsecbackend",  # the server started in its container; the full guide is CI's run
+        "restart_the_parsecserver",  # a 3.x candidate: the 3.9 edition; the full guide is CI's run
         env=engine_env,
         timeout=900,
     )
     assert run.returncode == 0, run.output[-3000:]
-    assert f"the parsec-backend container runs parsec-cloud {CANDIDATE}" in run.output
-    server_log = (workdir / "services" / ROLES.server / "container.log").read_text(encoding="utf-8")
+    server = EDITIONS["3.9"].roles.server
+    assert f"the {server} container runs parsec-cloud {CANDIDATE}" in run.output
+    server_log = (workdir / "services" / server / "container.log").read_text(encoding="utf-8")
     assert f"Starting Parsec server ({MARKER})" in server_log, "the server that ran in the container is not the wheel's"
     assert not _left_behind(run), _left_behind(run)
 
@@ -219,3 +224,82 @@ def test_a_kept_compose_stack_is_stopped_by_its_script(tmp_path: Path, engine_en
     left = subprocess.run(["pgrep", "-af", f"podman system service .*{script.parent}"], capture_output=True, text=True)
     assert left.returncode == 1, f"the kept stack's Podman service outlives its stop script: {left.stdout}"
     assert not script.parent.exists(), f"{script.parent} is left"
+
+
+# -- the 3.9 edition: parsec-proxy in front of parsec-server -----------------------------------
+
+
+def _stack_3_9(tmp_path: Path, notes: list[str]) -> ComposeStack:
+    """The 3.9 bundle on compose after the guide's scripts, every image built here (the stack's own code)."""
+    edition = EDITIONS["3.9"]
+    deployment = tmp_path / "deployment"
+    shutil.copytree(edition.bundle_dir, deployment)
+    for script in ("setup-tls.sh", "gen-admin-token.sh"):
+        subprocess.run(["bash", script], cwd=deployment, check=True, capture_output=True, timeout=300)
+    files = [str(deployment / b.COMPOSE_FILE), str(tmp_path / OVERRIDE_FILE)]
+    project = ComposeProject.from_fixtures(
+        compose_command(), files, f"parsec-acceptance-{tmp_path.name[-12:].lower()}", ["up -d"], ["down -v"]
+    )
+    progress = Progress(notes.append)
+    release = Release(from_version("3.9.3"), cache_dir=default_cache_dir(), progress=progress)
+    bundle = b.Bundle.load(deployment, edition.roles)
+    return ComposeStack(bundle, deployment, tmp_path, release, progress, project=project, images="build")
+
+
+def _address(container: str) -> str:
+    ran = _docker("inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", container)
+    return ran.stdout.strip()
+
+
+def test_the_proxy_reaches_the_server_after_the_guides_order(tmp_path: Path, engine_env: dict[str, str]) -> None:
+    """parsec-proxy at its fixed address; after the guide's restart of the server it serves the server.
+
+    nginx resolves ``parsec-server`` once, when it starts: when the guide's restart gives the
+    server another address (Podman does), ``start_proxy`` restarts the proxy and says why. A
+    proxy that cannot resolve the server (stopped) fails with nginx's own words.
+    """
+    import boto3
+    import requests
+
+    notes: list[str] = []
+    stack = _stack_3_9(tmp_path, notes)
+    roles = stack.bundle.roles
+    assert roles.proxy is not None
+    proxy, server = f"{stack.project.project}-{roles.proxy}", f"{stack.project.project}-{roles.server}"
+    try:
+        stack.start_services()
+        assert _address(proxy) == "172.29.77.10", "parsec-proxy has the fixed address the server trusts"
+        assert stack.migrate().returncode == 0
+        s3 = stack.s3_access()
+        boto3.client(
+            "s3",
+            endpoint_url=s3.endpoint_url,
+            aws_access_key_id=s3.access_key,
+            aws_secret_access_key=s3.secret_key,
+            region_name=s3.region,
+            verify=s3.ca_file,
+        ).create_bucket(Bucket="parsec", ObjectLockEnabledForBucket=True)
+        before = _address(server)
+        stack.restart_backend()
+        moved = _address(server) != before
+        access = stack.start_proxy()
+        answer = requests.get(f"https://{access.https}/", verify=s3.ca_file, timeout=10)
+        assert answer.status_code == 200 and "Parsec server" in answer.text, (answer.status_code, answer.text[:300])
+        guide_conf = (stack.deployment_dir / "parsec-nginx.conf").read_text(encoding="utf-8")
+        assert guide_conf.strip() in access.dump_config(), "nginx runs the guide's parsec-nginx.conf unchanged"
+        said = [note for note in notes if "upstream defect" in note]
+        if moved:  # the proxy sent to the server's old address: restarted, and said
+            assert said and "answering 502" in said[0] and f"restart {roles.proxy}" in said[0], notes
+        else:
+            assert not said, said
+        # The server stopped, the proxy started again: nginx cannot resolve parsec-server and exits.
+        stack.project.run("stop", roles.server)
+        stack.project.run("restart", roles.proxy)
+        with pytest.raises(ServiceNotReady, match='host not found in upstream "parsec-server"'):
+            stack.start_proxy()
+    finally:
+        stack.stop()
+    deadline = time.monotonic() + 10
+    while (left := _still_there()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, left
