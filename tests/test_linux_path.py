@@ -9,7 +9,6 @@ either it is skipped, saying so.
 from __future__ import annotations
 
 import shutil
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -18,25 +17,12 @@ from fixtures import BUNDLES_DIR, PROJECT_ROOT
 from fixtures.addresses import AddressMap
 from fixtures.errors import BundleError
 from fixtures.living_guide.plugin import guide_file
+from fixtures.living_guide.rst import code_block_under
 from fixtures.sections.linux import WRAPPER, rewrite_env_text, sourced_files
 
 BUNDLE = BUNDLES_DIR / "v3.9"
 SHARED_GUIDE = PROJECT_ROOT.parent / "shared" / "guide" / "v3.9.3" / "install-guide.rst"
 ADMONITION = f".. admonition:: {WRAPPER}"
-
-
-def code_block_of(rst: str, admonition: str) -> str:
-    """The text of the first ``code-block`` under ``admonition``, dedented."""
-    lines = rst.splitlines()
-    start = next(n for n, line in enumerate(lines) if line.strip() == admonition)
-    block = next(n for n in range(start, len(lines)) if lines[n].strip().startswith(".. code-block::"))
-    indent = len(lines[block]) - len(lines[block].lstrip())
-    body = []
-    for line in lines[block + 1 :]:
-        if line.strip() and len(line) - len(line.lstrip()) <= indent:
-            break
-        body.append(line)
-    return textwrap.dedent("\n".join(body)).strip("\n") + "\n"
 
 
 def without_fixes(text: str) -> str:
@@ -64,7 +50,7 @@ def guide_rst(pytestconfig: pytest.Config) -> str:
 
 def test_the_wrapper_is_the_guides_text(guide_rst: str) -> None:
     bundled = without_fixes((BUNDLE / WRAPPER).read_text(encoding="utf-8"))
-    assert bundled == code_block_of(guide_rst, ADMONITION), (
+    assert bundled == code_block_under(guide_rst, ADMONITION), (
         f"compose/v3.9/{WRAPPER} (without its FIX blocks) drifted from the guide's code block"
     )
 
