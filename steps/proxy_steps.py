@@ -103,8 +103,16 @@ def create_through_proxy(proxy: ProxySection, name: str, file: str) -> Organizat
     try:
         return proxy.create_organization(name, proxy.client(), f"through {proxy.name}")
     except ClientCommandError as exc:
+        why = ""
+        if "CertificateError" in str(exc) or "doesn't match" in str(exc):
+            host = urlsplit(proxy.public_address()).hostname
+            why = (
+                f"\nclients refuse {proxy.name}'s certificate: it does not name {host}, the name they reach it by "
+                "(the server's public address)"
+            )
         raise AssertionError(
-            f"creating {name} through {proxy.name} should reach the server; it failed:\n{exc}\n{exc.output[-1000:]}"
+            f"creating {name} through {proxy.name} should reach the server; it failed:{why}\n"
+            f"{exc}\n{exc.output[-1000:]}"
         ) from None
 
 
