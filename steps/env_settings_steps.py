@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import string
-from email.utils import parseaddr
 from urllib.parse import parse_qs, urlsplit
 
 from pytest_bdd import parsers, then
@@ -21,7 +20,7 @@ from fixtures.releases import Release
 from fixtures.sections.compose_file import ComposeFileSection
 from fixtures.sections.env_files import EnvFileChecks, EnvFilesSection
 from fixtures.sections.tls_server import CIPHERS_VARIABLE, GUIDE_CIPHERS, known_ciphers, split_ciphers
-from steps.env_steps import _expect, _setting
+from steps.env_steps import _expect, _setting, require_sender_and_login
 
 SEED_VARIABLE = "PARSEC_FAKE_ACCOUNT_PASSWORD_ALGORITHM_SEED"
 TOKEN_AND_SEED = ("PARSEC_ADMINISTRATION_TOKEN", SEED_VARIABLE)
@@ -54,17 +53,7 @@ def token_and_seed(env_files: EnvFilesSection, name: str, size: int) -> None:
 
 @then(parsers.parse('"{name}" sets the sender, the user and the password of the emails'))
 def smtp_sender_and_login(env_files: EnvFilesSection, env_checks: EnvFileChecks, name: str) -> None:
-    def sender() -> None:
-        value = _setting(env_files.read(name), name, "PARSEC_EMAIL_SENDER")
-        _expect("@" in parseaddr(value)[1], f"PARSEC_EMAIL_SENDER must be an email address; it is {value!r}")
-
-    def login() -> None:
-        env = env_files.read(name)
-        _setting(env, name, "PARSEC_EMAIL_HOST_USER")
-        _setting(env, name, "PARSEC_EMAIL_HOST_PASSWORD")
-
-    env_checks.require("PARSEC_EMAIL_SENDER is an email address", sender)
-    env_checks.require("the SMTP login: PARSEC_EMAIL_HOST_USER and PARSEC_EMAIL_HOST_PASSWORD", login)
+    require_sender_and_login(env_files, env_checks, name)
 
 
 @then(parsers.parse('"{name}" sets the server\'s public address to the address clients reach through {proxy}'))

@@ -78,6 +78,22 @@ def _expect(holds: bool, message: str) -> None:
         raise CheckFailed(message)
 
 
+def require_sender_and_login(env_files: EnvFilesSection, env_checks: EnvFileChecks, name: str) -> None:
+    """Adds the checks that env file ``name`` sets the emails' sender address and the SMTP login."""
+
+    def sender() -> None:
+        value = _setting(env_files.read(name), name, "PARSEC_EMAIL_SENDER")
+        _expect("@" in parseaddr(value)[1], f"PARSEC_EMAIL_SENDER must be an email address; it is {value!r}")
+
+    def login() -> None:
+        env = env_files.read(name)
+        _setting(env, name, "PARSEC_EMAIL_HOST_USER")
+        _setting(env, name, "PARSEC_EMAIL_HOST_PASSWORD")
+
+    env_checks.require("PARSEC_EMAIL_SENDER is an email address", sender)
+    env_checks.require("the SMTP login: PARSEC_EMAIL_HOST_USER and PARSEC_EMAIL_HOST_PASSWORD", login)
+
+
 @then(parsers.parse('"{name}" sets PARSEC_DB to the PostgreSQL database of the compose file'))
 def db_dsn(env_files: EnvFilesSection, compose_file: ComposeFileSection, env_checks: EnvFileChecks, name: str) -> None:
     database_service = compose_file.roles.database
@@ -214,17 +230,7 @@ def smtp_host(
 
 @then(parsers.parse('"{name}" sets the sender, the user, the password and the language of the emails'))
 def smtp_identity(env_files: EnvFilesSection, env_checks: EnvFileChecks, name: str) -> None:
-    def sender() -> None:
-        value = _setting(env_files.read(name), name, "PARSEC_EMAIL_SENDER")
-        _expect("@" in parseaddr(value)[1], f"PARSEC_EMAIL_SENDER must be an email address; it is {value!r}")
-
-    def login() -> None:
-        env = env_files.read(name)
-        _setting(env, name, "PARSEC_EMAIL_HOST_USER")
-        _setting(env, name, "PARSEC_EMAIL_HOST_PASSWORD")
-
-    env_checks.require("PARSEC_EMAIL_SENDER is an email address", sender)
-    env_checks.require("the SMTP login: PARSEC_EMAIL_HOST_USER and PARSEC_EMAIL_HOST_PASSWORD", login)
+    require_sender_and_login(env_files, env_checks, name)
 
     def language() -> None:
         if not env_files.release_reads("PARSEC_EMAIL_LANGUAGE"):
