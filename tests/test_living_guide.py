@@ -184,7 +184,7 @@ def _page(scenarios: list[ScenarioResult], *, exitstatus: int = 0, phases: list[
 def test_a_passing_run() -> None:
     page = _page([_scenario("t::a", "Bucket", ["s3_bucket"], PASSED), _scenario("t::b", "Mail", ["smtp"], PASSED)])
     assert page["verdict"] == "PARTIAL" and page["first_failure"] is None  # two scenarios of the guide's
-    assert page["headline"].startswith("2 of 33 scenarios ran, all passed, for Parsec 2.16.3 (PyPI)")
+    assert page["headline"].startswith("2 of 34 scenarios ran, all passed, for Parsec 2.16.3 (PyPI)")
     assert page["bundle"] == "compose/v2" and page["duration"] == "12.5 s"
     sections = {s["tag"]: s for s in page["sections"]}
     assert sections["s3_bucket"]["verdict"] == "passed"
@@ -231,7 +231,7 @@ def test_an_interrupted_run_and_a_stack_that_did_not_start() -> None:
         [_scenario("t::a", "Services", ["starting_services"], FAILED, failed)],
         phases=[Phase("start parsec-s3 on 127.0.0.1:1", 0.1, False)],
     )
-    assert page["verdict"] == "NOT qualified" and "1 of 33 scenarios failed" in page["headline"]
+    assert page["verdict"] == "NOT qualified" and "1 of 34 scenarios failed" in page["headline"]
     assert "the stack did not start (start parsec-s3 on 127.0.0.1:1 failed)" in page["headline"]
     assert page["first_failure"]["section_anchor"] == "section-starting_services"
 
@@ -258,7 +258,7 @@ def test_the_summary_is_short_markdown() -> None:
     summary = render_summary(page)
     lines = summary.splitlines()
     assert lines[0] == "## ❌ Parsec install guide: NOT qualified"
-    assert lines[2].startswith("NOT qualified: Parsec 2.16.3 (PyPI) fails the install guide: 1 of 33 scenarios failed")
+    assert lines[2].startswith("NOT qualified: Parsec 2.16.3 (PyPI) fails the install guide: 1 of 34 scenarios failed")
     assert (
         "**First failure** — 3.2.4 S3 service configuration › S3 service configuration: `Then it \\| holds`" in summary
     )
