@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pytest_bdd import given, parsers, then, when
 
 from fixtures.living_guide.evidence import Evidence
-from fixtures.living_guide.facts import mask_link
+from fixtures.living_guide.facts import mask_link, subject_alternative_names
 from fixtures.nginx_conf import parse_dump, proxying_locations, unforwarded_locations
 from fixtures.releases.base import ClientCommandError, ClientContext, OrganizationCreated
 from fixtures.sections.proxy import MailAsked, ProxySection
@@ -39,17 +39,6 @@ def presented(proxy: ProxySection) -> x509.Certificate:
         raise AssertionError(f"{proxy.name} should complete a TLS handshake at {endpoint}; it did not: {exc}") from None
 
 
-def names_of(certificate: x509.Certificate) -> list[str]:
-    """The certificate's subject alternative names, as ``DNS:name`` / ``IP:address``."""
-    try:
-        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return []
-    return [f"DNS:{name}" for name in san.get_values_for_type(x509.DNSName)] + [
-        f"IP:{address}" for address in san.get_values_for_type(x509.IPAddress)
-    ]
-
-
 def covers(names: list[str], host: str) -> bool:
     """Whether a client checking ``host`` accepts these names (exact, or a one-label ``*.`` wildcard)."""
     try:
@@ -72,7 +61,7 @@ def proxy_certificate(proxy: ProxySection, tls: TlsSection, evidence: Evidence) 
         {
             "subject": certificate.subject.rfc4514_string(),
             "issuer": certificate.issuer.rfc4514_string(),
-            "names": ", ".join(names_of(certificate)) or "(none)",
+            "names": ", ".join(subject_alternative_names(certificate)) or "(none)",
         },
     )
     expected = tls.certificate(file)
@@ -86,7 +75,7 @@ def proxy_certificate(proxy: ProxySection, tls: TlsSection, evidence: Evidence) 
 def proxy_certificate_names(proxy: ProxySection, evidence: Evidence) -> None:
     certificate = presented(proxy)
     host, address = proxy.public_host(), proxy.public_address()
-    names = names_of(certificate)
+    names = subject_alternative_names(certificate)
     evidence.record("The name clients use", {"public address": address, "certificate names": ", ".join(names)})
     assert covers(names, host), (
         f"clients reach {proxy.name} as {host} (the server's public address {address}), so its certificate must "

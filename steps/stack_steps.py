@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,26 +17,20 @@ from fixtures.sections.server import ServerSection
 from fixtures.sections.services import ServicesSection
 from fixtures.sections.tls import TlsSection
 from fixtures.stacks.files import testinfra_host
+from fixtures.tls_handshake import presented_certificate
 from steps.common import SERVER_TYPE, server_named, server_step
 
 
 def peer_certificate(host: str, port: int, ca_file: Path) -> x509.Certificate:
     """Handshake with verification against the custom CA; return the presented certificate."""
-    context = ssl.create_default_context(cafile=str(ca_file))
     try:
-        with (
-            socket.create_connection((host, port), timeout=5) as raw,
-            context.wrap_socket(raw, server_hostname=host) as tls,
-        ):
-            der = tls.getpeercert(binary_form=True)
+        return presented_certificate(host, port, ca_file)
     except ssl.SSLCertVerificationError as exc:
         raise AssertionError(
             f"{host}:{port} presents a certificate that does not verify against the custom CA: {exc.verify_message}"
         ) from None
     except (ssl.SSLError, OSError) as exc:
         raise AssertionError(f"no TLS handshake with {host}:{port}: {exc}") from None
-    assert der is not None
-    return x509.load_der_x509_certificate(der)
 
 
 @when("the services are started")
