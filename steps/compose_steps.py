@@ -7,7 +7,6 @@ from pathlib import PurePosixPath
 from pytest_bdd import parsers, then
 
 from fixtures.bundle import Bundle
-from fixtures.errors import NotChecked
 from fixtures.proxy_settings import tls_files
 from fixtures.releases import Release
 from fixtures.sections.compose_file import ComposeFileSection
@@ -111,8 +110,9 @@ def proxy_mounts(compose_file: ComposeFileSection, env_files: EnvFilesSection, p
         f"{proxy} runs nginx with the guide's {conf} as its nginx.conf; it mounts "
         + (f"it at {config_target}" if config_target else f"no {conf}")
     )
-    if not env_files.exists(conf):
-        raise NotChecked(f"the deployment's files do not include {conf}: where it reads its certificate is not known")
+    assert env_files.exists(conf), (
+        f"the compose file mounts {conf} as {proxy}'s nginx.conf; the deployment's files have no {conf}"
+    )
     tls = tls_files(env_files.path(conf))
     problems = [
         f"{conf} reads its {what} from {path}, where {proxy} mounts "

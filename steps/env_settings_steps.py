@@ -78,8 +78,10 @@ def public_address_through_proxy(
 
     def sites() -> list[tuple[tuple[str, ...], tuple[int, ...]]]:
         conf = compose_file.service(proxy).mount_source(NGINX_CONF_TARGET).removeprefix("./")
-        if not env_files.exists(conf):
-            raise NotChecked(f"the deployment's files do not include {conf}, the configuration of {proxy}")
+        _expect(
+            env_files.exists(conf),
+            f"the compose file mounts {conf} as {proxy}'s configuration; the deployment's files have no {conf}",
+        )
         tls = address()[2]
         return [(s.names, s.tls_ports if tls else s.ports) for s in proxy_sites(env_files.path(conf))]
 
