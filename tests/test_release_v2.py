@@ -177,7 +177,7 @@ def test_applied_migrations_query_reads_the_migration_table(adapter: ParsecV2) -
     query = adapter.applied_migrations_query()
     assert "FROM migration" in query
     assert "'0001_initial.sql'" in query  # 0001 is never recorded: it is implied
-    assert "|| '.sql'" in query  # same spelling as shipped_migrations
+    assert "|| '.sql'" in query  # same spelling as shipped_migration_sql
 
 
 # -- client commands against a fake interpreter ---------------------------------------------
