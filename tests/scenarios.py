@@ -59,5 +59,6 @@ LINUX_BASH_READS_39 = Scenario("Deploy with Linux", "Set up: bash reads the env 
 LINUX_INSTALL = Scenario("Deploy with Linux", "Installation")
 LINUX_START = Scenario("Deploy with Linux", "Start the server")
 V39_MINIMUM = Scenario("System Requirements", "The server's machine and its database meet the minimum")
+V39_COMPOSE_SERVER = Scenario("The Docker Compose file", "The parsec-server service gets the env files and the secrets")
 V39_COMPOSE_PUBLISHED = Scenario("The Docker Compose file", "Only the proxy is published beyond 127.0.0.1")
 V39_CIPHERS = Scenario("TLS Server configuration", "The server negotiates only the ciphers of PARSEC_SSL_CIPHERS")
