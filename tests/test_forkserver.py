@@ -148,3 +148,10 @@ def test_a_hung_call_is_stopped(python: Path, base_env: dict[str, str], server: 
     )
     assert finished.timed_out and finished.output == b"waiting\n" and finished.returncode < 0
     assert server.run([str(python), "-m", CLI_MODULE, "--version"], base_env, server_dir, 60).returncode == 0
+
+
+def test_a_server_that_cannot_start_leaves_no_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    with pytest.raises(OSError):
+        ForkServer(tmp_path / "no-such-python", CLI_MODULE, env={}, cwd=tmp_path)
+    assert not list(tmp_path.glob("parsec-forkserver-*"))
