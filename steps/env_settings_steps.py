@@ -8,12 +8,12 @@ scenario's last step reports every failure.
 
 from __future__ import annotations
 
-import difflib
 import string
 from urllib.parse import parse_qs, urlsplit
 
 from pytest_bdd import parsers, then
 
+from fixtures.envread import set_instead
 from fixtures.errors import NotChecked
 from fixtures.proxy_settings import proxy_sites, trusted_entries
 from fixtures.releases import Release
@@ -157,8 +157,7 @@ def trusts_proxy(
         if key is None:
             raise NotChecked(f"Parsec {release.version} has no setting for the proxies it trusts")
         env = env_files.read(name)
-        near = difflib.get_close_matches(key, [k for k, v in env.items() if v and k != key], n=1, cutoff=0.8)
-        return key, env.get(key) or None, near[0] if near else None
+        return key, env.get(key) or None, set_instead(key, env)
 
     def read_by_the_server() -> None:
         variable, value, near = setting()
