@@ -177,6 +177,16 @@ def test_the_engine_answers(engine_env: dict[str, str]) -> None:
     assert engine_version() is not None
 
 
+def test_the_postgres_stand_in_serves_the_compose_files_major(images: dict[str, str]) -> None:
+    """parsec-postgres built here is PostgreSQL of each bundle's ``postgres:<major>`` or later (not Debian 12's 15)."""
+    ran = _docker("run", "--rm", images[ROLES.database], "sh", "-c", '"$PGBIN/postgres" --version')
+    assert ran.returncode == 0, ran.stderr
+    found = int(re.search(r"PostgreSQL\) (\d+)", ran.stdout).group(1))  # type: ignore[union-attr]
+    for edition in EDITIONS.values():
+        pinned = b.Bundle.load(edition.bundle_dir, edition.roles).service(edition.roles.database).image
+        assert found >= int(re.search(r":(\d+)", pinned).group(1)), (ran.stdout, pinned)  # type: ignore[union-attr]
+
+
 def test_the_candidate_wheel_runs_inside_the_container(tmp_path: Path, engine_env: dict[str, str]) -> None:
     """``--parsec-wheel``: the server image is built from the candidate, and its container's log shows it."""
     from tests.test_release_wheel import CANDIDATE, MARKER, _candidate_wheel, _published_wheel
