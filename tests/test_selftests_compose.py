@@ -10,9 +10,11 @@ The healthy compose stack is CI's own run of ``pytest features/ --stack compose 
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -31,7 +33,7 @@ from fixtures.releases.source import from_version
 from fixtures.releases.venvs import default_cache_dir
 from fixtures.services.compose import ComposeProject
 from fixtures.services.engine import Engine, compose_command, engine_version
-from fixtures.stacks.compose import OVERRIDE_FILE, ComposeStack
+from fixtures.stacks.compose import OVERRIDE_FILE, ComposeStack, container_instance
 from tests.runner import FeatureRun, broken_bundle, replace_in, run_features
 from tests.scenarios import DB_MIGRATIONS, S3_RESTART, SERVICES_UP
 
@@ -51,7 +53,6 @@ def engine_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
         engine.ensure(print)
     except Exception as exc:  # no engine and no podman: nothing of this module can run
         pytest.skip(f"no container engine: {exc}")
-    import os
 
     yield {"DOCKER_HOST": os.environ.get("DOCKER_HOST", "")} if engine.started_here else {}
     engine.stop()
@@ -176,6 +177,16 @@ def test_the_engine_answers(engine_env: dict[str, str]) -> None:
     assert engine_version() is not None
 
 
+def test_the_postgres_stand_in_serves_the_compose_files_major(images: dict[str, str]) -> None:
+    """parsec-postgres built here is PostgreSQL of each bundle's ``postgres:<major>`` or later (not Debian 12's 15)."""
+    ran = _docker("run", "--rm", images[ROLES.database], "sh", "-c", '"$PGBIN/postgres" --version')
+    assert ran.returncode == 0, ran.stderr
+    found = int(re.search(r"PostgreSQL\) (\d+)", ran.stdout).group(1))  # type: ignore[union-attr]
+    for edition in EDITIONS.values():
+        pinned = b.Bundle.load(edition.bundle_dir, edition.roles).service(edition.roles.database).image
+        assert found >= int(re.search(r":(\d+)", pinned).group(1)), (ran.stdout, pinned)  # type: ignore[union-attr]
+
+
 def test_the_candidate_wheel_runs_inside_the_container(tmp_path: Path, engine_env: dict[str, str]) -> None:
     """``--parsec-wheel``: the server image is built from the candidate, and its container's log shows it."""
     from tests.test_release_wheel import CANDIDATE, MARKER, _candidate_wheel, _published_wheel
@@ -246,6 +257,19 @@ def _stack_3_9(tmp_path: Path, notes: list[str]) -> ComposeStack:
     return ComposeStack(bundle, deployment, tmp_path, release, progress, project=project, images="build")
 
 
+def _through(endpoint: object, ca: str) -> str:
+    """What a POST through the proxy gets, and how long it takes (the measure of a stale upstream)."""
+    import requests
+
+    started = time.monotonic()
+    try:
+        answer = requests.post(f"https://{endpoint}/administration/organizations", verify=ca, timeout=40)
+        got = f"{answer.status_code} {answer.reason}"
+    except requests.RequestException as exc:
+        got = type(exc).__name__
+    return f"{got} in {time.monotonic() - started:.1f} s"
+
+
 def _address(container: str) -> str:
     ran = _docker("inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", container)
     return ran.stdout.strip()
@@ -254,9 +278,12 @@ def _address(container: str) -> str:
 def test_the_proxy_reaches_the_server_after_the_guides_order(tmp_path: Path, engine_env: dict[str, str]) -> None:
     """parsec-proxy at its fixed address; after the guide's restart of the server it serves the server.
 
-    nginx resolves ``parsec-server`` once, when it starts: when the guide's restart gives the
-    server another address (Podman does), ``start_proxy`` restarts the proxy and says why. A
-    proxy that cannot resolve the server (stopped) fails with nginx's own words.
+    nginx resolves ``parsec-server`` once, when it starts: ``start_proxy`` waits for the server's
+    container to settle, restarts a proxy started before the server's current container, and says
+    why. The server restarted by its own ``restart: on-failure`` after that (its process killed)
+    leaves the proxy on its old address: the next ``start_proxy`` sees it by the start times and
+    restarts the proxy again. A proxy that exited ("host not found in upstream") is restarted,
+    with nginx's words; a stopped server fails in one sentence.
     """
     import boto3
     import requests
@@ -266,6 +293,12 @@ def test_the_proxy_reaches_the_server_after_the_guides_order(tmp_path: Path, eng
     roles = stack.bundle.roles
     assert roles.proxy is not None
     proxy, server = f"{stack.project.project}-{roles.proxy}", f"{stack.project.project}-{roles.server}"
+
+    def defects() -> list[str]:
+        said = [note for note in notes if "upstream defect" in note]
+        notes.clear()
+        return said
+
     try:
         stack.start_services()
         assert _address(proxy) == "172.29.77.10", "parsec-proxy has the fixed address the server trusts"
@@ -282,20 +315,41 @@ def test_the_proxy_reaches_the_server_after_the_guides_order(tmp_path: Path, eng
         before = _address(server)
         stack.restart_backend()
         moved = _address(server) != before
+        notes.clear()
         access = stack.start_proxy()
         answer = requests.get(f"https://{access.https}/", verify=s3.ca_file, timeout=10)
         assert answer.status_code == 200 and "Parsec server" in answer.text, (answer.status_code, answer.text[:300])
         guide_conf = (stack.deployment_dir / "parsec-nginx.conf").read_text(encoding="utf-8")
         assert guide_conf.strip() in access.dump_config(), "nginx runs the guide's parsec-nginx.conf unchanged"
-        said = [note for note in notes if "upstream defect" in note]
-        if moved:  # the proxy sent to the server's old address: restarted, and said
-            assert said and "answering 502" in said[0] and f"restart {roles.proxy}" in said[0], notes
-        else:
-            assert not said, said
+        said = defects()  # the proxy started with `up`, before the guide's restart of the server
+        assert said and f"before {roles.server}'s current container" in said[0], said
+        assert f"restart {roles.proxy}" in said[0], said
+        if moved:
+            assert "answering 502" in said[0], said
+        stack.start_proxy()
+        assert not defects(), "a proxy started after the server's current container is left as it is"
+        # The server's process dies (not stopped by anyone): its restart policy starts it again.
+        first = container_instance(server)
+        os.kill(int(_docker("inspect", "--format", "{{.State.Pid}}", server).stdout.strip()), signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while (again := container_instance(server)).restarts == first.restarts or not again.running:
+            assert time.monotonic() < deadline, "the server's restart policy did not restart it"
+            time.sleep(0.5)
+        print(f"after the policy restart ({first.said()} -> {again.said()}): {_through(access.https, s3.ca_file)}")
+        stack.start_proxy()
+        said = defects()
+        assert said and f"before {roles.server}'s current container" in said[0], said
+        answer = requests.get(f"https://{access.https}/", verify=s3.ca_file, timeout=10)
+        assert answer.status_code == 200, (answer.status_code, answer.text[:300])
         # The server stopped, the proxy started again: nginx cannot resolve parsec-server and exits.
         stack.project.run("stop", roles.server)
         stack.project.run("restart", roles.proxy)
-        with pytest.raises(ServiceNotReady, match='host not found in upstream "parsec-server"'):
+        stack.project.run("start", roles.server)
+        stack.start_proxy()
+        said = defects()
+        assert said and 'host not found in upstream "parsec-server"' in said[0], said
+        stack.project.run("stop", roles.server)
+        with pytest.raises(ServiceNotReady, match=f"{roles.server}'s container did not stay up"):
             stack.start_proxy()
     finally:
         stack.stop()
